@@ -1,0 +1,85 @@
+//! Types every berth resource shares: references, the common spec switches (suspend, deletion
+//! and management policy) and the status block with `observedGeneration` and conditions.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::KubeSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The annotation that asks for an immediate reconcile; its value (any string, usually a
+/// timestamp) is echoed in `status.lastHandledReconcileAt` once handled.
+pub const RECONCILE_REQUESTED_ANNOTATION: &str = "berth.dev/reconcile-requested";
+
+/// What happens to provider objects berth created when the resource is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Delete the provider objects berth created or adopted (never foreign ones).
+    #[default]
+    Delete,
+    /// Leave everything at the provider as it is; only the Kubernetes object goes away.
+    Orphan,
+}
+
+/// How far berth may act on the provider for this resource.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Create, update and delete provider objects to match the spec.
+    #[default]
+    Manage,
+    /// Only read: report what exists and how it differs from the spec, change nothing.
+    /// Use it to adopt an existing estate before letting berth manage it.
+    Observe,
+}
+
+/// A reference to another berth resource in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+pub struct LocalRef {
+    /// Name of the referenced object in this namespace.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// A key in a Secret in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+pub struct SecretKeyRef {
+    /// Name of the Secret in this namespace.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key inside the Secret's data.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// A key in a ConfigMap in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+pub struct ConfigMapKeyRef {
+    /// Name of the ConfigMap in this namespace.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key inside the ConfigMap's data.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// The status fields every berth resource carries.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommonStatus {
+    /// The `metadata.generation` this status was computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready, Synced, Reconciling and Stalled (kstatus), merged by type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["type".into()]))]
+    pub conditions: Vec<Condition>,
+    /// The value of the `berth.dev/reconcile-requested` annotation last acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
+}
+
+/// Pattern of a Go-style duration such as `90s`, `15m` or `1h30m`.
+pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
+
+/// Pattern of a DNS hostname (lower case, dot separated labels, no trailing dot).
+pub const HOSTNAME_PATTERN: &str =
+    r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$";

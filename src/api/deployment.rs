@@ -1,0 +1,316 @@
+//! `Deployment`: one service (a Railway service or a Vercel project) at a source revision, with
+//! its health check and rollback policy.
+
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+use super::common::{CommonStatus, DURATION_PATTERN, DeletionPolicy, LocalRef};
+
+/// A service of an Environment deployed at a declared source revision.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[kube(
+    group = "berth.dev",
+    version = "v1alpha1",
+    kind = "Deployment",
+    namespaced,
+    status = "DeploymentStatus",
+    shortname = "bdeploy",
+    category = "berth",
+    doc = "A Deployment keeps one Railway service or Vercel project deployed at the declared source revision, checks its health and rolls back a bad release.",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(
+        name = "Revision",
+        type_ = "string",
+        json_path = ".status.current.revision"
+    ),
+    printcolumn(
+        name = "Environment",
+        type_ = "string",
+        json_path = ".spec.environmentRef.name",
+        priority = 1
+    ),
+    printcolumn(
+        name = "URL",
+        type_ = "string",
+        json_path = ".status.current.url",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentSpec {
+    /// The Environment whose provider bindings this deployment uses.
+    pub environment_ref: LocalRef,
+    /// The service to deploy: exactly one of `railway` or `vercel`.
+    pub service: ServiceRef,
+    /// The source revision to deploy.
+    pub source: Source,
+    /// How a new release is judged healthy before it is marked live.
+    #[serde(default)]
+    pub health_check: HealthCheck,
+    /// What happens when a release fails.
+    #[serde(default)]
+    pub rollback: RollbackPolicy,
+    /// Longest time each phase (build, deploy, verify) may take before the release is failed (Go duration, default `15m`).
+    #[serde(default = "default_progress_deadline")]
+    #[schemars(pattern(DURATION_PATTERN))]
+    #[x_kube(validation = kube::core::Rule::new("duration(self) >= duration('1m') && duration(self) <= duration('6h')").message("spec.progressDeadline must be between 1m and 6h"))]
+    pub progress_deadline: String,
+    /// How many past releases status keeps (1–100, default 10).
+    #[serde(default = "default_history_limit")]
+    #[schemars(range(min = 1, max = 100))]
+    pub revision_history_limit: i32,
+    /// Pause the deployment: no provider writes (no deploys, no rollbacks) until unset.
+    #[serde(default)]
+    pub suspend: bool,
+    /// `Delete` or `Orphan`. Deployments are never deleted at the provider: the service keeps
+    /// running; `Delete` only drops berth's record of it.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+fn default_progress_deadline() -> String {
+    "15m".into()
+}
+
+fn default_history_limit() -> i32 {
+    10
+}
+
+/// Which service is deployed.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("has(self.railway) != has(self.vercel)").message("spec.service: set exactly one of railway or vercel"))]
+pub struct ServiceRef {
+    /// A Railway service in the environment's Railway project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub railway: Option<RailwayService>,
+    /// A Vercel project in the environment's Vercel team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vercel: Option<VercelProject>,
+}
+
+/// A Railway service.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RailwayService {
+    /// Railway service id (UUID).
+    #[schemars(length(min = 1, max = 64))]
+    pub service_id: String,
+}
+
+/// A Vercel project.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VercelProject {
+    /// Vercel project id (`prj_…`) or name.
+    #[schemars(length(min = 1, max = 100))]
+    pub project: String,
+}
+
+/// Source revision: a git commit, or a ref that is resolved to a commit at deploy time.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("has(self.commit) || has(self.ref)").message("spec.source: set commit or ref"))]
+pub struct Source {
+    /// Repository as `owner/name` on the provider's git integration.
+    #[schemars(pattern(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"), length(max = 200))]
+    pub repo: String,
+    /// A branch or tag; deployed at its head when `commit` is not set.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "ref")]
+    #[schemars(length(min = 1, max = 255))]
+    pub git_ref: Option<String>,
+    /// A full or abbreviated (7+) commit SHA. Changing it releases that commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[0-9a-f]{7,40}$"))]
+    pub commit: Option<String>,
+}
+
+/// Health check run against the release's URL before it is marked live, and by monitoring after.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("duration(self.timeout) <= duration(self.interval)").message("spec.healthCheck.timeout must not exceed spec.healthCheck.interval"))]
+pub struct HealthCheck {
+    /// Path requested on the deployment URL.
+    #[serde(default = "default_health_path")]
+    #[schemars(pattern(r"^/[^\s]*$"), length(max = 2048))]
+    pub path: String,
+    /// HTTP status that counts as healthy.
+    #[serde(default = "default_expected_status")]
+    #[schemars(range(min = 100, max = 599))]
+    pub expected_status: i32,
+    /// A response slower than this counts as a failure (Go duration, default `2s`).
+    #[serde(default = "default_latency_budget")]
+    #[schemars(pattern(DURATION_PATTERN))]
+    pub latency_budget: String,
+    /// Time between checks (Go duration, default `30s`).
+    #[serde(default = "default_interval")]
+    #[schemars(pattern(DURATION_PATTERN))]
+    pub interval: String,
+    /// Per-request time-out (Go duration, default `5s`).
+    #[serde(default = "default_timeout")]
+    #[schemars(pattern(DURATION_PATTERN))]
+    pub timeout: String,
+    /// Consecutive successes needed to call a release (or a recovered service) healthy.
+    #[serde(default = "default_success_threshold")]
+    #[schemars(range(min = 1, max = 20))]
+    pub success_threshold: i32,
+    /// Consecutive failures needed to call it unhealthy.
+    #[serde(default = "default_failure_threshold")]
+    #[schemars(range(min = 1, max = 20))]
+    pub failure_threshold: i32,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        Self {
+            path: default_health_path(),
+            expected_status: default_expected_status(),
+            latency_budget: default_latency_budget(),
+            interval: default_interval(),
+            timeout: default_timeout(),
+            success_threshold: default_success_threshold(),
+            failure_threshold: default_failure_threshold(),
+        }
+    }
+}
+
+fn default_health_path() -> String {
+    "/health".into()
+}
+fn default_expected_status() -> i32 {
+    200
+}
+fn default_latency_budget() -> String {
+    "2s".into()
+}
+fn default_interval() -> String {
+    "30s".into()
+}
+fn default_timeout() -> String {
+    "5s".into()
+}
+fn default_success_threshold() -> i32 {
+    1
+}
+fn default_failure_threshold() -> i32 {
+    3
+}
+
+/// Rollback policy.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackPolicy {
+    /// Restore the last good release when a build or health check fails (default true).
+    #[serde(default = "default_true")]
+    pub automatic: bool,
+}
+
+impl Default for RollbackPolicy {
+    fn default() -> Self {
+        Self { automatic: true }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Life-cycle phase of a Deployment.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, schemars::JsonSchema,
+)]
+pub enum DeploymentPhase {
+    /// Not started yet.
+    #[default]
+    Pending,
+    /// The provider is building the release.
+    Building,
+    /// The provider is rolling the release out.
+    Deploying,
+    /// berth is running the health check against the release.
+    Verifying,
+    /// The declared revision is live and healthy.
+    Live,
+    /// The release failed and no rollback was made.
+    Failed,
+    /// The release failed and the last good one was restored; the bad revision is not retried
+    /// until the spec changes.
+    Held,
+}
+
+/// One release as recorded in status.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Release {
+    /// Git commit (or ref, before it is resolved).
+    pub revision: String,
+    /// The provider's deployment id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+    /// The release's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Outcome at the provider (`BUILDING`, `SUCCESS`, `FAILED`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// When the release was started (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When it went live or failed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+}
+
+/// The last rollback.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackRecord {
+    /// The revision that was rolled back.
+    pub from_revision: String,
+    /// The revision restored (revert Git to this one to make the rollback permanent).
+    pub to_revision: String,
+    /// Why: `HealthCheckFailed`, `BuildFailed`, `Manual`, …
+    pub reason: String,
+    /// When (RFC 3339).
+    pub time: String,
+}
+
+/// Observed state of a Deployment.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentStatus {
+    /// Generation, conditions and the handled reconcile request.
+    #[serde(flatten)]
+    pub common: CommonStatus,
+    /// Life-cycle phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<DeploymentPhase>,
+    /// The release being rolled out, recorded before berth waits on it (so a restart adopts it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Release>,
+    /// The live release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Release>,
+    /// The release before the live one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Release>,
+    /// Past releases, newest first, at most `revisionHistoryLimit`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Release>,
+    /// The last rollback, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rollback: Option<RollbackRecord>,
+    /// The revision berth refuses to redeploy until the spec changes (set while `Held`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_revision: Option<String>,
+}

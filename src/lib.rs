@@ -1,0 +1,16 @@
+//! berth: a Kubernetes operator that keeps a SaaS's production estate (Railway, Vercel,
+//! Supabase, DNS, TLS, backups) in its declared state.
+//!
+//! # Layout
+//! - [`api`]: the custom resources (`berth.dev/v1alpha1`).
+//! - [`controllers`]: one reconciler a kind plus the shared runtime (status, backoff, finalizers).
+//! - [`http`]: health, metrics and the admin API, served by the same process.
+//! - [`store`]: the Postgres history store (sqlx, `migrations/`).
+//! - [`leader`]: Lease-based leader election; only the leader reconciles.
+//! - [`devstack`]: a local control plane and Postgres for tests and `berth up`.
+
+pub mod api;
+pub mod crdgen;
+pub mod devstack;
+pub mod run;
+pub mod yaml;

@@ -1,0 +1,60 @@
+//! The `berth` command line: the controller process, CRD output, and the local stack.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "Keeps a SaaS production estate in its declared state"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print every CRD as one multi-document YAML stream (or write crds/<kind>.yaml files).
+    Crds {
+        /// Write one file per kind into this directory instead of printing.
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
+    /// Run the controllers, health endpoints and admin API.
+    Controller(berth::run::ControllerArgs),
+    /// Start a local stack: control plane, Postgres, CRDs, the controller and the Vocilia example.
+    Up(berth::run::UpArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crds { write: None } => {
+            print!("{}", berth::crdgen::render_all()?);
+            Ok(())
+        }
+        Command::Crds { write: Some(dir) } => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            for (name, text) in berth::crdgen::files()? {
+                let path = dir.join(name);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(())
+        }
+        Command::Controller(args) => runtime()?.block_on(berth::run::controller(args)),
+        Command::Up(args) => runtime()?.block_on(berth::run::up(args)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    // Both reqwest and kube use rustls; pin the process-wide provider so neither has to guess.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
