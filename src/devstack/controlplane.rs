@@ -36,6 +36,7 @@ pub struct ControlPlane {
     // Field order matters: the API server stops before etcd.
     apiserver: Option<Supervised>,
     etcd: Option<Supervised>,
+    _janitor: Supervised,
     etcd_url: String,
     binaries: Binaries,
 }
@@ -59,6 +60,7 @@ impl ControlPlane {
     pub async fn start() -> Result<Self, Error> {
         let binaries = locate_binaries()?;
         let dir = scratch_dir("berth-controlplane-")?;
+        let janitor = Supervised::janitor(&dir)?;
         let ca = CaFiles::write(&dir)?;
         let mut users = vec![User {
             name: "admin".into(),
@@ -95,6 +97,7 @@ impl ControlPlane {
             users,
             apiserver: None,
             etcd: Some(etcd),
+            _janitor: janitor,
             etcd_url,
             binaries,
         };

@@ -12,6 +12,7 @@ pub struct Postgres {
     /// The data directory's parent.
     pub dir: PathBuf,
     args: Vec<String>,
+    _janitor: Supervised,
     server: Option<Supervised>,
 }
 
@@ -19,6 +20,7 @@ impl Postgres {
     /// `initdb` + start on a free port with fsync off (test data).
     pub async fn start() -> Result<Self, Error> {
         let dir = scratch_dir("berth-postgres-")?;
+        let janitor = Supervised::janitor(&dir)?;
         let data = dir.join("data");
         let bin = pg_bindir()?;
         let as_postgres = |args: &[&str]| -> Result<(), Error> {
@@ -96,6 +98,7 @@ impl Postgres {
             port,
             dir,
             args,
+            _janitor: janitor,
             server: None,
         };
         pg.resume().await?;

@@ -25,7 +25,7 @@ kill -TERM "$child" 2>/dev/null
 i=0; while kill -0 "$child" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 kill -KILL "$child" 2>/dev/null
 wait "$child" 2>/dev/null
-[ -n "$cleanup" ] && rm -rf "$cleanup"
+[ -n "$cleanup" ] && rm -rf "$cleanup" "$log" "$log.pid"
 exit 0"#;
 
 impl Supervised {
@@ -60,6 +60,20 @@ impl Supervised {
             watchdog,
             log: log.to_owned(),
         })
+    }
+
+    /// Removes `dir` once this process exits (or the janitor is dropped), for directories whose
+    /// owner lives in a `static` and is never dropped.
+    pub fn janitor(dir: &Path) -> Result<Self, Error> {
+        let log = std::env::temp_dir().join(format!("berth-janitor-{}.log", std::process::id()));
+        Self::spawn(
+            "janitor",
+            Path::new("sleep"),
+            &["infinity".into()],
+            &log,
+            Some(dir),
+            &[],
+        )
     }
 
     /// The child's log file.
