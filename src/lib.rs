@@ -14,3 +14,7 @@ pub mod crdgen;
 pub mod devstack;
 pub mod run;
 pub mod yaml;
+pub mod http;
+pub mod jobs;
+pub mod controllers;
+pub mod leader;

@@ -1,19 +1,206 @@
 //! Wiring for the long-running commands: `berth controller` and `berth up`.
 
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, atomic::AtomicBool},
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use kube::runtime::events::{Recorder, Reporter};
+use tokio::sync::watch;
+
+use crate::{
+    controllers::{self, Context, Metrics, backoff::Backoff},
+    http, jobs, leader,
+    store::Store,
+};
+
 /// Arguments of `berth controller`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct ControllerArgs {}
+pub struct ControllerArgs {
+    /// Address for health, metrics and the admin API.
+    #[arg(long, env = "BERTH_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Postgres URL of the history store. Without it berth runs, and reports itself degraded.
+    #[arg(long, env = "BERTH_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Namespace of the leader-election Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "berth-system")]
+    pub lease_namespace: String,
+    /// This replica's name (the pod name in a cluster).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// How often healthy objects are re-checked for provider drift (seconds).
+    #[arg(long, env = "BERTH_RESYNC_SECONDS", default_value_t = 300)]
+    pub resync_seconds: u64,
+    /// Manage only this namespace (a namespace-scoped install); default: all namespaces.
+    #[arg(long, env = "BERTH_WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "BERTH_LOG_JSON")]
+    pub log_json: bool,
+}
 
 /// Arguments of `berth up`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct UpArgs {}
+pub struct UpArgs {
+    /// Address for health, metrics and the admin API.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory of the example estate to apply (a kustomization).
+    #[arg(long, default_value = "manifests/examples/vocilia")]
+    pub example: PathBuf,
+    /// Start everything, apply the example, print the endpoints, wait until all objects have
+    /// status, then exit (for smoke tests) instead of running until Ctrl-C.
+    #[arg(long)]
+    pub check: bool,
+}
 
-/// Runs the controller process until a shutdown signal.
-pub async fn controller(_args: ControllerArgs) -> anyhow::Result<()> {
-    Ok(())
+/// Runs the controller process until SIGTERM or Ctrl-C.
+pub async fn controller(args: ControllerArgs) -> anyhow::Result<()> {
+    init_tracing(args.log_json);
+    let client = kube::Client::try_default().await.context("no Kubernetes configuration (in-cluster or KUBECONFIG)")?;
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = tx.send(true);
+    });
+    serve(client, args, rx).await
+}
+
+/// Runs the controllers, the leader election, the probes and the HTTP server with `client`
+/// until `shutdown` turns true.
+pub async fn serve(client: kube::Client, args: ControllerArgs, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let identity = format!("{}-{}", args.identity.clone().unwrap_or_else(hostname), short_id());
+    let store = args.database_url.as_deref().map(|url| Store::connect_lazy(url, 8)).transpose().context("invalid --database-url")?;
+    if let Some(store) = store.clone() {
+        tokio::spawn(migrate_until_done(store, shutdown.clone()));
+    }
+
+    let (leading, election) = leader::spawn(client.clone(), leader::Config::new(&args.lease_namespace, &identity), shutdown.clone());
+    let metrics = Arc::new(Metrics::default());
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        recorder: Recorder::new(client.clone(), Reporter { controller: "berth".into(), instance: Some(identity.clone()) }),
+        metrics: metrics.clone(),
+        backoff: Backoff::new(Duration::from_secs(5), Duration::from_secs(300)),
+        leader: leading.clone(),
+        resync: Duration::from_secs(args.resync_seconds),
+        namespace: args.watch_namespace.clone(),
+    });
+    let (caches, controllers) = controllers::run_all(ctx, shutdown.clone());
+
+    let mut registry = prometheus_client::registry::Registry::default();
+    metrics.register(&mut registry);
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = http::AppState {
+        caches: caches.clone(),
+        metrics,
+        registry: Arc::new(registry),
+        probes: http::probes::Shared::default(),
+        leader: leading,
+        identity: identity.clone(),
+        ready: ready.clone(),
+        jobs: Arc::new(jobs::Registry::default()),
+    };
+    tokio::spawn(http::probes::run(client, store, state.probes.clone(), shutdown.clone()));
+    tokio::spawn(mark_ready_when_synced(caches.clone(), ready.clone(), shutdown.clone()));
+
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, %identity, "serving health, metrics and admin API");
+    let mut stop = shutdown.clone();
+    let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
+        let _ = stop.wait_for(|s| *s).await;
+    });
+    let (served, (), _) = tokio::join!(server, controllers, election);
+    served.context("HTTP server failed")
+}
+
+/// Applies migrations, retrying while the database is unreachable: the controller keeps
+/// reconciling (Kubernetes is the source of truth) and reports itself degraded meanwhile.
+async fn migrate_until_done(store: Store, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match store.migrate().await {
+            Ok(version) => {
+                tracing::info!(version, "database migrations applied");
+                return;
+            }
+            Err(e) => tracing::warn!(error = %controllers::runtime::error_chain(&e), "database migrations not applied yet; retrying"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// `/readyz` turns true once every controller cache has its initial list, false at shutdown.
+async fn mark_ready_when_synced(caches: controllers::Caches, ready: Arc<AtomicBool>, mut shutdown: watch::Receiver<bool>) {
+    use std::sync::atomic::Ordering;
+    // `Store::wait_until_ready` keeps only the latest waker, and the controller itself waits on
+    // the same stores, so a single long wait here can miss the wake-up: re-poll briefly instead.
+    let synced = async {
+        let poll = std::time::Duration::from_millis(100);
+        loop {
+            let all = tokio::join!(
+                tokio::time::timeout(poll, caches.environments.wait_until_ready()),
+                tokio::time::timeout(poll, caches.deployments.wait_until_ready()),
+                tokio::time::timeout(poll, caches.domains.wait_until_ready()),
+                tokio::time::timeout(poll, caches.certificates.wait_until_ready()),
+                tokio::time::timeout(poll, caches.backup_policies.wait_until_ready()),
+            );
+            if matches!(all, (Ok(Ok(())), Ok(Ok(())), Ok(Ok(())), Ok(Ok(())), Ok(Ok(())))) {
+                tracing::info!("all caches synced");
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        () = synced => ready.store(true, Ordering::Release),
+        _ = shutdown.wait_for(|s| *s) => return,
+    }
+    let _ = shutdown.wait_for(|s| *s).await;
+    ready.store(false, Ordering::Release);
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return ctrl_c.await.unwrap_or(()),
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "berth".into(), |h| h.trim().to_string())
+}
+
+fn short_id() -> String {
+    use rand::Rng as _;
+    let mut rng = rand::rng();
+    (0..5).map(|_| char::from(b'a' + rng.random_range(0..26u8))).collect()
+}
+
+fn init_tracing(json: bool) {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,kube=warn,tower=warn,hyper=warn"));
+    let result = if json { fmt().json().with_env_filter(filter).try_init() } else { fmt().with_env_filter(filter).try_init() };
+    drop(result);
 }
 
 /// Runs the local stack.
-pub async fn up(_args: UpArgs) -> anyhow::Result<()> {
-    Ok(())
+pub async fn up(args: UpArgs) -> anyhow::Result<()> {
+    crate::devstack::up::run(args).await
 }

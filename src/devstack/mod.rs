@@ -7,6 +7,7 @@
 //! removes its data directory. No process outlives the test run that started it.
 
 mod controlplane;
+pub mod up;
 mod postgres;
 mod process;
 

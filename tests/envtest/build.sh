@@ -24,12 +24,13 @@ export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 export CGO_ENABLED=0
 export GOFLAGS=-buildvcs=false
 
-build_apiserver() {
+# Builds the given commands of k8s.io/kubernetes (kube-apiserver, kubectl) in one wrapper module.
+build_k8s() {
   local staging="v0.${K8S#v1.}" minor="${K8S#v1.}"
   minor=${minor%%.*}
   local w
   w=$(mktemp -d)
-  log "building kube-apiserver $K8S in $w"
+  log "building $* $K8S in $w"
   (
     cd "$w"
     go mod init berth.invalid/apiserver-build >/dev/null 2>&1
@@ -43,14 +44,16 @@ build_apiserver() {
     done
     grep -E '^godebug [^(]' "$kmod" | while read -r _ kv; do go mod edit -godebug="$kv"; done || true
     go mod edit -require="k8s.io/kubernetes@$K8S"
-    printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' > tools.go
+    { printf '//go:build tools\n\npackage tools\n\nimport (\n'; for c in "$@"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$c"; done; printf ')\n'; } > tools.go
     go mod tidy
     local ldf="-s -w" p
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       ldf="$ldf -X $p.gitVersion=$K8S -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
     done
-    go build -trimpath -tags=selinux,notest -ldflags="$ldf" -o "$OUT/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-    mv "$OUT/kube-apiserver.tmp" "$OUT/kube-apiserver"
+    for c in "$@"; do
+      go build -trimpath -tags=selinux,notest -ldflags="$ldf" -o "$OUT/$c.tmp" "k8s.io/kubernetes/cmd/$c"
+      mv "$OUT/$c.tmp" "$OUT/$c"
+    done
   )
   rm -rf "$w"
 }
@@ -75,7 +78,11 @@ build_etcd() {
 exec 9>"$OUT/.lock"
 flock 9
 [ -x "$OUT/etcd" ] || build_etcd
-[ -x "$OUT/kube-apiserver" ] || build_apiserver
-# kubectl is optional in this convention; link the system one when present so the folder is complete.
-if [ ! -e "$OUT/kubectl" ] && command -v kubectl >/dev/null 2>&1; then ln -s "$(command -v kubectl)" "$OUT/kubectl"; fi
+want=()
+[ -x "$OUT/kube-apiserver" ] || want+=(kube-apiserver)
+# kubectl: the machine's own when it has one, else built from the same modules.
+if [ ! -e "$OUT/kubectl" ]; then
+  if command -v kubectl >/dev/null 2>&1; then ln -s "$(command -v kubectl)" "$OUT/kubectl"; else want+=(kubectl); fi
+fi
+[ ${#want[@]} -eq 0 ] || build_k8s "${want[@]}"
 echo "$OUT"

@@ -4,4 +4,5 @@
 mod support;
 
 mod admission;
+mod controller;
 mod crds;

@@ -129,3 +129,95 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A `berth controller` process, scoped to one namespace (for its objects and its Lease), run
+/// from the binary cargo built for this test run.
+pub struct ControllerProcess {
+    proc: Option<berth::devstack::Supervised>,
+    pub port: u16,
+    pub namespace: String,
+    database_url: Option<String>,
+}
+
+impl ControllerProcess {
+    /// Starts a controller for `namespace`, with a history database when `database_url` is set.
+    pub fn start(namespace: &str, database_url: Option<String>) -> Self {
+        let port = berth::devstack::free_port().expect("port");
+        let mut c = Self { proc: None, port, namespace: namespace.to_string(), database_url };
+        c.restart();
+        c
+    }
+
+    /// Starts the process again on the same port (after [`ControllerProcess::kill`]).
+    pub fn restart(&mut self) {
+        let s = stack();
+        let log = s.plane.dir.join(format!("controller-{}-{}.log", self.namespace, self.port));
+        let mut env = vec![
+            ("KUBECONFIG", s.plane.kubeconfig.display().to_string()),
+            ("BERTH_LISTEN", format!("127.0.0.1:{}", self.port)),
+            ("POD_NAMESPACE", self.namespace.clone()),
+            ("BERTH_WATCH_NAMESPACE", self.namespace.clone()),
+            ("BERTH_RESYNC_SECONDS", "300".into()),
+            ("RUST_LOG", "info,kube=warn".into()),
+        ];
+        if let Some(url) = &self.database_url {
+            env.push(("BERTH_DATABASE_URL", url.clone()));
+        }
+        let bin = std::path::Path::new(env!("CARGO_BIN_EXE_berth"));
+        self.proc = Some(berth::devstack::Supervised::spawn("berth controller", bin, &["controller".into()], &log, None, &env).expect("controller starts"));
+    }
+
+    /// SIGKILL: no graceful shutdown, no Lease release — as when a node dies.
+    pub fn kill(&mut self) {
+        if let Some(p) = self.proc.take() {
+            if let Some(pid) = p.pid() {
+                let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            }
+            p.stop();
+        }
+    }
+
+    /// GET a path on the controller's HTTP server; (status, JSON or text body).
+    pub async fn get(&self, path: &str) -> Option<(u16, String)> {
+        let resp = reqwest::get(format!("http://127.0.0.1:{}{path}", self.port)).await.ok()?;
+        let status = resp.status().as_u16();
+        Some((status, resp.text().await.ok()?))
+    }
+
+    /// The `/health/detailed` document.
+    pub async fn detailed(&self) -> Option<serde_json::Value> {
+        let (_, body) = self.get("/health/detailed").await?;
+        serde_json::from_str(&body).ok()
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub async fn wait_ready(&self) {
+        let start = std::time::Instant::now();
+        while self.get("/readyz").await.is_none_or(|(s, _)| s != 200) {
+            assert!(start.elapsed() < Duration::from_secs(30), "controller not ready after 30 s ({:?}, {:?}); log:\n{}", self.get("/readyz").await, self.get("/health/detailed").await, self.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The log so far (for failure messages).
+    pub fn log(&self) -> String {
+        self.proc.as_ref().map(|p| std::fs::read_to_string(p.log()).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+/// Applies YAML with kubectl in `namespace`, panicking with kubectl's message on failure.
+pub fn apply(namespace: &str, yaml: &str) {
+    let (ok, _, err) = kubectl(&["apply", "-n", namespace, "-f", "-"], Some(yaml));
+    assert!(ok, "kubectl apply failed: {err}");
+}
+
+/// The object as JSON via kubectl, or None when it does not exist.
+pub fn get_json(namespace: &str, resource: &str) -> Option<serde_json::Value> {
+    let (ok, out, _) = kubectl(&["get", "-n", namespace, resource, "-o", "json"], None);
+    ok.then(|| serde_json::from_str(&out).expect("kubectl JSON"))
+}
+
+/// The status of condition `type_` of a JSON object.
+pub fn condition<'a>(obj: &'a serde_json::Value, type_: &str) -> Option<&'a serde_json::Value> {
+    obj["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == type_)
+}

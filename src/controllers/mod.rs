@@ -1,0 +1,161 @@
+//! The controllers: one reconciler a kind, and the runtime they share.
+//!
+//! ```text
+//! watch ──► runtime::reconcile (leader gate, finalizer, status first)
+//!              │
+//!              ├─► <kind>::reconcile   observe (I/O) → plan (pure) → act (I/O)
+//!              │
+//!              └─► status::write (server-side apply, only when changed) + Events
+//! ```
+//! Each kind module implements [`Reconciler`]; everything common (conditions, backoff,
+//! finalizers, the reconcile-now annotation, metrics) lives here once.
+
+pub mod backoff;
+pub mod conditions;
+pub mod deps;
+pub mod kinds;
+pub mod metrics;
+pub mod runtime;
+pub mod status;
+
+mod backup_policy;
+mod certificate;
+mod deployment;
+mod domain;
+mod environment;
+
+use std::{fmt::Debug, future::Future, sync::Arc, time::Duration};
+
+use kube::{Client, Resource, runtime::events::Recorder};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::sync::watch;
+
+pub use self::{
+    conditions::{SyncResult, Verdict},
+    metrics::Metrics,
+    runtime::{Caches, run_all},
+};
+use crate::api::CommonStatus;
+
+/// The finalizer berth puts on every object it manages, so provider cleanup runs before the
+/// object goes away.
+pub const FINALIZER: &str = "berth.dev/cleanup";
+
+/// The field manager of every status write.
+pub const FIELD_MANAGER: &str = "berth-controller";
+
+/// Shared by every reconcile.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: Client,
+    /// Publishes Kubernetes Events.
+    pub recorder: Recorder,
+    /// Reconcile counters and timings, per kind.
+    pub metrics: Arc<Metrics>,
+    /// Per-object failure backoff.
+    pub backoff: backoff::Backoff,
+    /// True while this replica holds the leader Lease. Only the leader writes.
+    pub leader: watch::Receiver<bool>,
+    /// How often a healthy object is reconciled again to find drift at the provider.
+    pub resync: Duration,
+    /// Watch only this namespace (a namespace-scoped install); `None` watches all.
+    pub namespace: Option<String>,
+}
+
+impl Context {
+    /// An API for watching kind `K` in the namespaces this process manages.
+    #[must_use]
+    pub fn watch_api<K>(&self) -> kube::Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+    {
+        match &self.namespace {
+            Some(ns) => kube::Api::namespaced(self.client.clone(), ns),
+            None => kube::Api::all(self.client.clone()),
+        }
+    }
+}
+
+/// Errors of the shared runtime (the Kubernetes side of a reconcile).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A status write failed.
+    #[error("failed to write status of {kind} {namespace}/{name}")]
+    WriteStatus {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// A status write did not finish in time.
+    #[error("timed out writing status of {kind} {namespace}/{name}")]
+    StatusTimeout { kind: &'static str, namespace: String, name: String },
+    /// Reading a dependency failed.
+    #[error("failed to read {what}")]
+    Read {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// Adding or removing the finalizer failed.
+    #[error("failed to update the finalizer")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+}
+
+impl Error {
+    /// A short, stable label for metrics and Events.
+    #[must_use]
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::WriteStatus { .. } => "write_status",
+            Self::StatusTimeout { .. } => "status_timeout",
+            Self::Read { .. } => "read",
+            Self::Finalizer(_) => "finalizer",
+        }
+    }
+}
+
+/// What the shared runtime needs to know about a kind.
+pub trait Managed:
+    Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The kind's status type.
+    type Status: Serialize + DeserializeOwned + Clone + Default + PartialEq + Debug + Send + Sync;
+    /// The kind name, for metrics and logs.
+    const KIND: &'static str;
+    /// The current status.
+    fn status(&self) -> Option<&Self::Status>;
+    /// The common part of a status.
+    fn common(status: &Self::Status) -> &CommonStatus;
+    /// The common part of a status, mutably.
+    fn common_mut(status: &mut Self::Status) -> &mut CommonStatus;
+    /// Whether `spec.suspend` is set.
+    fn suspended(&self) -> bool;
+}
+
+/// The result of one kind-specific reconcile.
+#[derive(Debug)]
+pub struct Outcome<S> {
+    /// What the reconcile concluded.
+    pub verdict: Verdict,
+    /// Whether the provider calls succeeded.
+    pub sync: SyncResult,
+    /// The kind-specific part of the status (the common part is filled in by the runtime).
+    pub status: S,
+    /// When to look again; `None` means the regular resync interval.
+    pub requeue: Option<Duration>,
+}
+
+/// The kind-specific part of a reconcile: observe, plan, act.
+pub trait Reconciler: Managed {
+    /// Brings the world closer to the spec and says how far it got.
+    fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> impl Future<Output = Result<Outcome<Self::Status>, Error>> + Send;
+
+    /// Removes what berth created outside Kubernetes, honouring `deletionPolicy`. Must be
+    /// idempotent and succeed when nothing was ever created.
+    fn cleanup(obj: Arc<Self>, ctx: Arc<Context>) -> impl Future<Output = Result<(), Error>> + Send {
+        let _ = (obj, ctx);
+        async { Ok(()) }
+    }
+}

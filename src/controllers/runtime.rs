@@ -1,0 +1,232 @@
+//! The reconcile wrapper every kind runs through, and the loop that runs all controllers.
+//!
+//! Order of a reconcile: leader gate → finalizer → status first (new generation) → suspend
+//! check → the kind's reconcile → one status write (only if changed) → Events for condition
+//! transitions → requeue at the resync interval, or per-object backoff on error.
+
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::{
+    Api, ResourceExt,
+    runtime::{
+        Controller,
+        controller::Action,
+        events::{Event, EventType},
+        finalizer::{Event as Finalized, finalizer},
+        reflector::Store,
+        watcher,
+    },
+};
+use tokio::sync::watch;
+
+use super::{
+    Context, Error, FINALIZER, Managed, Outcome, Reconciler,
+    conditions::{self, SyncResult, Verdict},
+    status,
+};
+use crate::api::common::RECONCILE_REQUESTED_ANNOTATION;
+
+/// Reconciles one object: the shared steps around the kind's own reconcile.
+pub async fn reconcile<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
+    // Only the leader writes; the others keep their caches warm for admin reads and are
+    // re-triggered for every object when they become leader.
+    if !*ctx.leader.borrow() {
+        return Ok(Action::await_change());
+    }
+    let timer = ctx.metrics.start(K::KIND);
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let result = finalizer(&api, FINALIZER, obj, |event| async {
+        match event {
+            Finalized::Apply(obj) => apply(obj, ctx.clone()).await,
+            Finalized::Cleanup(obj) => {
+                K::cleanup(obj.clone(), ctx.clone()).await?;
+                publish(&ctx, obj.as_ref(), EventType::Normal, "Finalized", "provider cleanup done; the object can go").await;
+                Ok(Action::await_change())
+            }
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    timer.finish(result.is_ok());
+    result
+}
+
+async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let generation = obj.meta().generation;
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let mut next = obj.status().cloned().unwrap_or_default();
+
+    // Status first: a new generation is marked Reconciling before any slow work, or GitOps
+    // tools would take the old Ready as the verdict on the new spec.
+    if K::common(&next).observed_generation != generation {
+        let common = K::common_mut(&mut next);
+        common.observed_generation = generation;
+        conditions::merge(&mut common.conditions, &conditions::starting("reconciling the new generation"), generation, &now);
+        status::write(&ctx, obj.as_ref(), &next).await?;
+    }
+
+    let outcome = if obj.suspended() {
+        Outcome { verdict: Verdict::Suspended, sync: current_sync(&next), status: next.clone(), requeue: None }
+    } else {
+        K::reconcile(obj.clone(), ctx.clone()).await?
+    };
+    let Outcome { verdict, sync, status: mut written, requeue } = outcome;
+
+    let common = K::common_mut(&mut written);
+    *common = K::common(&next).clone();
+    let changed = conditions::merge(&mut common.conditions, &conditions::from_verdict(&verdict, &sync), generation, &now);
+    common.last_handled_reconcile_at = obj.annotations().get(RECONCILE_REQUESTED_ANNOTATION).cloned().or(common.last_handled_reconcile_at.take());
+    status::write(&ctx, obj.as_ref(), &written).await?;
+    if changed.contains(&conditions::types::READY) || changed.contains(&conditions::types::STALLED) {
+        announce(&ctx, obj.as_ref(), &verdict).await;
+    }
+    ctx.backoff.reset(&obj.uid().unwrap_or_default());
+    Ok(match verdict {
+        Verdict::Suspended => Action::await_change(),
+        _ => Action::requeue(requeue.unwrap_or(ctx.resync)),
+    })
+}
+
+/// Keeps the Synced condition as it was (used when nothing was attempted, e.g. suspended).
+fn current_sync<S>(_status: &S) -> SyncResult {
+    SyncResult::NotAttempted { message: "spec.suspend is true".into() }
+}
+
+/// One Event per state change, Warning when it needs attention.
+async fn announce<K: Managed>(ctx: &Context, obj: &K, verdict: &Verdict) {
+    let (type_, reason, note) = match verdict {
+        Verdict::Ready { message } => (EventType::Normal, "Ready", message.clone()),
+        Verdict::Progressing { reason, message } => (EventType::Normal, *reason, message.clone()),
+        Verdict::Blocked { message } => (EventType::Normal, conditions::reasons::DEPENDENCY_NOT_READY, message.clone()),
+        Verdict::Stalled { reason, message } => (EventType::Warning, *reason, message.clone()),
+        Verdict::Retrying { message } => (EventType::Warning, conditions::reasons::RETRYING, message.clone()),
+        Verdict::Suspended => (EventType::Normal, conditions::reasons::SUSPENDED, "reconciliation suspended".into()),
+    };
+    publish(ctx, obj, type_, reason, &note).await;
+}
+
+async fn publish<K: Managed>(ctx: &Context, obj: &K, type_: EventType, reason: &str, note: &str) {
+    let event = Event { type_, reason: reason.into(), note: Some(truncate(note, 1024)), action: "Reconcile".into(), secondary: None };
+    // Events are best effort: a failed publish must not fail the reconcile.
+    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+        tracing::warn!(kind = K::KIND, name = %obj.name_any(), error = %e, "failed to publish event");
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Retry policy on error: per-object exponential backoff with jitter.
+pub fn error_policy<K: Managed>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.error(K::KIND, error.metric_label());
+    let delay = ctx.backoff.next_delay(&obj.uid().unwrap_or_default());
+    tracing::warn!(kind = K::KIND, namespace = %obj.namespace().unwrap_or_default(), name = %obj.name_any(), error = %error_chain(error), retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// An error with its sources, one line.
+#[must_use]
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Fires once each time this replica becomes leader, so every object is reconciled by the new
+/// leader (objects seen while a follower were skipped).
+fn on_leadership(leader: watch::Receiver<bool>) -> impl Stream<Item = ()> + Send {
+    futures::stream::unfold((leader, false), |(mut rx, mut was)| async move {
+        loop {
+            let is = *rx.borrow_and_update();
+            if is && !was {
+                return Some(((), (rx, true)));
+            }
+            was = is;
+            if rx.changed().await.is_err() {
+                return None;
+            }
+        }
+    })
+}
+
+/// The in-memory caches of every kind, kept by the controllers' watches on every replica.
+#[derive(Clone)]
+pub struct Caches {
+    pub environments: Store<crate::api::Environment>,
+    pub deployments: Store<crate::api::Deployment>,
+    pub domains: Store<crate::api::Domain>,
+    pub certificates: Store<crate::api::Certificate>,
+    pub backup_policies: Store<crate::api::BackupPolicy>,
+}
+
+/// Builds a controller for kind `K` with its dependency watches added by `wire`.
+pub fn controller<K>(ctx: &Arc<Context>, wire: impl FnOnce(Controller<K>) -> Controller<K>) -> Controller<K>
+where
+    K: Reconciler,
+{
+    let api: Api<K> = ctx.watch_api();
+    let c = Controller::new(api, watcher::Config::default().any_semantic()).with_config(kube::runtime::controller::Config::default().concurrency(16));
+    wire(c).reconcile_all_on(on_leadership(ctx.leader.clone()))
+}
+
+/// Drives a built controller until shutdown.
+pub async fn drive<K: Reconciler>(c: Controller<K>, ctx: Arc<Context>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+    c.graceful_shutdown_on(shutdown)
+        .run(reconcile::<K>, error_policy::<K>, ctx)
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %error_chain(&e), "controller event");
+            }
+        })
+        .await;
+}
+
+/// A future that completes when `shutdown` turns true.
+fn stopped(mut shutdown: watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + Sync + 'static {
+    async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    }
+}
+
+/// Starts one controller per kind. Returns the caches (live on every replica) and a future
+/// that drives the controllers until `shutdown` turns true.
+pub fn run_all(ctx: Arc<Context>, shutdown: watch::Receiver<bool>) -> (Caches, impl std::future::Future<Output = ()>) {
+    use crate::api::{BackupPolicy, Certificate, Deployment, Domain, Environment};
+    let env = controller::<Environment>(&ctx, |c| super::environment::wire(c, &ctx));
+    let dep = controller::<Deployment>(&ctx, |c| super::deployment::wire(c, &ctx));
+    let dom = controller::<Domain>(&ctx, |c| super::domain::wire(c, &ctx));
+    let cert = controller::<Certificate>(&ctx, |c| super::certificate::wire(c, &ctx));
+    let bp = controller::<BackupPolicy>(&ctx, |c| super::backup_policy::wire(c, &ctx));
+    let caches = Caches {
+        environments: env.store(),
+        deployments: dep.store(),
+        domains: dom.store(),
+        certificates: cert.store(),
+        backup_policies: bp.store(),
+    };
+    let run = async move {
+        tokio::join!(
+            drive(env, ctx.clone(), stopped(shutdown.clone())),
+            drive(dep, ctx.clone(), stopped(shutdown.clone())),
+            drive(dom, ctx.clone(), stopped(shutdown.clone())),
+            drive(cert, ctx.clone(), stopped(shutdown.clone())),
+            drive(bp, ctx.clone(), stopped(shutdown)),
+        );
+    };
+    (caches, run)
+}
