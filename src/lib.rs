@@ -13,4 +13,5 @@ pub mod api;
 pub mod crdgen;
 pub mod devstack;
 pub mod run;
+pub mod store;
 pub mod yaml;

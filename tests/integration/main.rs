@@ -5,3 +5,4 @@ mod support;
 
 mod admission;
 mod crds;
+mod store;
