@@ -13,6 +13,7 @@ pub mod api;
 pub mod crdgen;
 pub mod devstack;
 pub mod run;
+pub mod store;
 pub mod yaml;
 pub mod http;
 pub mod jobs;

@@ -6,3 +6,4 @@ mod support;
 mod admission;
 mod controller;
 mod crds;
+mod store;
