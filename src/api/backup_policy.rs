@@ -11,6 +11,8 @@ use super::common::{CommonStatus, DURATION_PATTERN, DeletionPolicy, LocalRef, Se
 pub const CRON_PATTERN: &str = r"^(@(yearly|annually|monthly|weekly|daily|hourly)|([0-9*,/-]+|\*) +([0-9*,/-]+) +([0-9*,/?LW-]+) +([0-9*,/-]+|[A-Za-z]{3}([,-][A-Za-z]{3})*) +([0-9*,/?L#-]+|[A-Za-z]{3}([,-][A-Za-z]{3})*))$";
 
 /// Scheduled, verified backups of one Postgres database.
+// Each `printcolumn(...)` repeats `type_ = ...`; clippy reads those as duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[kube(
     group = "berth.dev",

@@ -4,7 +4,9 @@
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-use super::common::{CommonStatus, DURATION_PATTERN, DeletionPolicy, LocalRef};
+use super::common::{
+    CommonStatus, DURATION_MAX_LENGTH, DURATION_PATTERN, DeletionPolicy, LocalRef, duration_rule,
+};
 
 /// A certificate berth issues and renews (ACME) or watches (platform).
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
@@ -51,8 +53,8 @@ pub struct CertificateSpec {
     pub secret_name: Option<String>,
     /// Renew this long before expiry (Go duration). Default: a third of the certificate's lifetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(pattern(DURATION_PATTERN))]
-    #[x_kube(validation = kube::core::Rule::new("duration(self) >= duration('5m') && duration(self) < duration('2160h')").message("spec.renewBefore must be at least 5m and shorter than 90 days (2160h), the longest ACME lifetime in use"))]
+    #[schemars(pattern(DURATION_PATTERN), length(max = DURATION_MAX_LENGTH))]
+    #[x_kube(validation = duration_rule("duration(self) >= duration('5m') && duration(self) < duration('2160h')").message("spec.renewBefore must be at least 5m and shorter than 90 days (2160h), the longest ACME lifetime in use"))]
     pub renew_before: Option<String>,
     /// Private key parameters.
     #[serde(default)]
@@ -121,7 +123,7 @@ pub enum Platform {
 /// Private key parameters.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("self.algorithm == 'RSA' ? self.size in [2048, 3072, 4096] : self.size in [256, 384]").message("spec.privateKey.size: RSA takes 2048, 3072 or 4096; ECDSA takes 256 or 384"))]
+#[x_kube(validation = kube::core::Rule::new("self.algorithm == 'RSA' ? self.size in [2048, 3072, 4096] : self.size in [256, 384]").message("spec.privateKey.size: RSA takes 2048, 3072 or 4096; ECDSA takes 256 or 384").field_path(".size"))]
 pub struct PrivateKey {
     /// Key algorithm.
     #[serde(default)]

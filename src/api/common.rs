@@ -77,8 +77,20 @@ pub struct CommonStatus {
     pub last_handled_reconcile_at: Option<String>,
 }
 
-/// Pattern of a Go-style duration such as `90s`, `15m` or `1h30m`.
-pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
+/// Pattern of a Go-style duration such as `90s`, `15m` or `1h30m`. Written without backslashes
+/// so the same text can sit inside a CEL string literal (see [`duration_rule`]).
+pub const DURATION_PATTERN: &str = "^([0-9]+([.][0-9]+)?(ms|s|m|h))+$";
+
+/// Longest duration string accepted; it bounds the cost of the CEL rules on duration fields.
+pub const DURATION_MAX_LENGTH: u32 = 32;
+
+/// A CEL rule on a duration string field whose condition `cond` is evaluated only once the value
+/// has the shape of [`DURATION_PATTERN`]. A malformed value (`10 days`) then gets the pattern's
+/// error alone, not a second, cryptic "type conversion error" from CEL's `duration()`.
+#[must_use]
+pub fn duration_rule(cond: &str) -> kube::core::Rule {
+    kube::core::Rule::new(format!("!self.matches('{DURATION_PATTERN}') || ({cond})"))
+}
 
 /// Pattern of a DNS hostname (lower case, dot separated labels, no trailing dot).
 pub const HOSTNAME_PATTERN: &str =

@@ -4,9 +4,13 @@
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-use super::common::{CommonStatus, DURATION_PATTERN, DeletionPolicy, LocalRef};
+use super::common::{
+    CommonStatus, DURATION_MAX_LENGTH, DURATION_PATTERN, DeletionPolicy, LocalRef, duration_rule,
+};
 
 /// A service of an Environment deployed at a declared source revision.
+// Each `printcolumn(...)` repeats `type_ = ...`; clippy reads those as duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[kube(
     group = "berth.dev",
@@ -62,8 +66,8 @@ pub struct DeploymentSpec {
     pub rollback: RollbackPolicy,
     /// Longest time each phase (build, deploy, verify) may take before the release is failed (Go duration, default `15m`).
     #[serde(default = "default_progress_deadline")]
-    #[schemars(pattern(DURATION_PATTERN))]
-    #[x_kube(validation = kube::core::Rule::new("duration(self) >= duration('1m') && duration(self) <= duration('6h')").message("spec.progressDeadline must be between 1m and 6h"))]
+    #[schemars(pattern(DURATION_PATTERN), length(max = DURATION_MAX_LENGTH))]
+    #[x_kube(validation = duration_rule("duration(self) >= duration('1m') && duration(self) <= duration('6h')").message("spec.progressDeadline must be between 1m and 6h"))]
     pub progress_deadline: String,
     /// How many past releases status keeps (1–100, default 10).
     #[serde(default = "default_history_limit")]
@@ -138,7 +142,7 @@ pub struct Source {
 /// Health check run against the release's URL before it is marked live, and by monitoring after.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("duration(self.timeout) <= duration(self.interval)").message("spec.healthCheck.timeout must not exceed spec.healthCheck.interval"))]
+#[x_kube(validation = kube::core::Rule::new(format!("!self.timeout.matches('{DURATION_PATTERN}') || !self.interval.matches('{DURATION_PATTERN}') || duration(self.timeout) <= duration(self.interval)")).message("spec.healthCheck.timeout must not exceed spec.healthCheck.interval").field_path(".timeout"))]
 pub struct HealthCheck {
     /// Path requested on the deployment URL.
     #[serde(default = "default_health_path")]
@@ -154,11 +158,11 @@ pub struct HealthCheck {
     pub latency_budget: String,
     /// Time between checks (Go duration, default `30s`).
     #[serde(default = "default_interval")]
-    #[schemars(pattern(DURATION_PATTERN))]
+    #[schemars(pattern(DURATION_PATTERN), length(max = DURATION_MAX_LENGTH))]
     pub interval: String,
     /// Per-request time-out (Go duration, default `5s`).
     #[serde(default = "default_timeout")]
-    #[schemars(pattern(DURATION_PATTERN))]
+    #[schemars(pattern(DURATION_PATTERN), length(max = DURATION_MAX_LENGTH))]
     pub timeout: String,
     /// Consecutive successes needed to call a release (or a recovered service) healthy.
     #[serde(default = "default_success_threshold")]

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::common::{CommonStatus, DeletionPolicy, HOSTNAME_PATTERN, LocalRef, ManagementPolicy};
 
 /// A custom hostname for a service, with the DNS records and platform verification it needs.
+// Each `printcolumn(...)` repeats `type_ = ...`; clippy reads those as duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[kube(
     group = "berth.dev",

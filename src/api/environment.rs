@@ -5,8 +5,8 @@ use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    CommonStatus, ConfigMapKeyRef, DURATION_PATTERN, DeletionPolicy, HOSTNAME_PATTERN,
-    ManagementPolicy, SecretKeyRef,
+    CommonStatus, ConfigMapKeyRef, DURATION_MAX_LENGTH, DURATION_PATTERN, DeletionPolicy,
+    HOSTNAME_PATTERN, ManagementPolicy, SecretKeyRef, duration_rule,
 };
 
 /// One deployable estate (production, staging, …): where it runs and the variables it needs.
@@ -44,8 +44,8 @@ pub struct EnvironmentSpec {
     pub drift_policy: DriftPolicy,
     /// How often provider state is re-read to find drift (Go duration, default `5m`).
     #[serde(default = "default_resync")]
-    #[schemars(pattern(DURATION_PATTERN))]
-    #[x_kube(validation = kube::core::Rule::new("duration(self) >= duration('30s')").message("spec.resyncInterval must be at least 30s"))]
+    #[schemars(pattern(DURATION_PATTERN), length(max = DURATION_MAX_LENGTH))]
+    #[x_kube(validation = duration_rule("duration(self) >= duration('30s')").message("spec.resyncInterval must be at least 30s"))]
     pub resync_interval: String,
     /// Stop all provider writes for this environment; status keeps the last known state.
     #[serde(default)]
