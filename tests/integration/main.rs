@@ -5,3 +5,5 @@ mod support;
 
 mod admission;
 mod crds;
+mod health_scripts;
+mod manifests;
