@@ -1,9 +1,14 @@
 //! Integration tests against a real kube-apiserver + etcd and a real Postgres, started once for
 //! the whole run (see `support`).
 
+// Test helpers fail loudly: a panic with a message is the right outcome of a broken fixture.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod support;
 
 mod admission;
 mod controller;
 mod crds;
+mod health_scripts;
+mod manifests;
 mod store;
