@@ -23,7 +23,10 @@ use serde_json::json;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let n: usize = std::env::var("BERTH_BENCH_OBJECTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::var("BERTH_BENCH_OBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     let plane = ControlPlane::start().await?;
     let client = plane.client().await?;
     berth::crdgen::install(&client, Duration::from_secs(60)).await?;
@@ -33,7 +36,11 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn spawn_controller(plane: &ControlPlane, namespace: &str, port: u16) -> anyhow::Result<Supervised> {
+fn spawn_controller(
+    plane: &ControlPlane,
+    namespace: &str,
+    port: u16,
+) -> anyhow::Result<Supervised> {
     let log = plane.dir.join(format!("bench-controller-{port}.log"));
     let env = [
         ("KUBECONFIG", plane.kubeconfig.display().to_string()),
@@ -42,16 +49,27 @@ fn spawn_controller(plane: &ControlPlane, namespace: &str, port: u16) -> anyhow:
         ("BERTH_WATCH_NAMESPACE", namespace.to_string()),
         ("RUST_LOG", "warn".into()),
     ];
-    Ok(Supervised::spawn("berth controller", Path::new(env!("CARGO_BIN_EXE_berth")), &["controller".into()], &log, None, &env)?)
+    Ok(Supervised::spawn(
+        "berth controller",
+        Path::new(env!("CARGO_BIN_EXE_berth")),
+        &["controller".into()],
+        &log,
+        None,
+        &env,
+    )?)
 }
 
 async fn ready(port: u16) -> bool {
-    reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.is_ok_and(|r| r.status().is_success())
+    reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 async fn create_namespace(client: &Client, name: &str) -> anyhow::Result<()> {
     let ns = serde_json::from_value(json!({"metadata": {"name": name}}))?;
-    Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await?;
+    Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await?;
     Ok(())
 }
 
@@ -64,7 +82,10 @@ async fn start_to_ready(plane: &ControlPlane) -> anyhow::Result<()> {
         let start = Instant::now();
         let proc = spawn_controller(plane, "bench-start", port)?;
         while !ready(port).await {
-            anyhow::ensure!(start.elapsed() < Duration::from_secs(30), "controller not ready in 30 s");
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(30),
+                "controller not ready in 30 s"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         samples.push(start.elapsed());
@@ -89,7 +110,13 @@ fn ms(d: Duration) -> f64 {
 fn memory_mib(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
-        status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
@@ -97,15 +124,30 @@ fn memory_mib(pid: u32) -> (f64, f64) {
 fn manifests(i: usize) -> Vec<(&'static str, serde_json::Value)> {
     let meta = |name: String| json!({"name": name});
     vec![
-        ("Environment", json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Environment", "metadata": meta(format!("env-{i}")), "spec": {"providers": {}}})),
-        ("Deployment", json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Deployment", "metadata": meta(format!("dep-{i}")), "spec": {
-            "environmentRef": {"name": format!("env-{i}")}, "service": {"vercel": {"project": format!("web-{i}")}}, "source": {"repo": "vocilia/web", "ref": "main"}}})),
-        ("Domain", json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Domain", "metadata": meta(format!("dom-{i}")), "spec": {
-            "hostname": format!("h{i}.vocilia.com"), "environmentRef": {"name": format!("env-{i}")}, "target": {"records": [{"type": "A", "values": ["192.0.2.1"]}]}}})),
-        ("Certificate", json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Certificate", "metadata": meta(format!("cert-{i}")), "spec": {
-            "environmentRef": {"name": format!("env-{i}")}, "dnsNames": [format!("h{i}.vocilia.com")], "issuer": {"platform": {"provider": "Vercel"}}}})),
-        ("BackupPolicy", json!({"apiVersion": "berth.dev/v1alpha1", "kind": "BackupPolicy", "metadata": meta(format!("bp-{i}")), "spec": {
-            "database": {"connectionSecretRef": {"name": "db", "key": "uri"}}, "schedule": "0 3 * * *", "destination": {"filesystem": {"path": "/backups"}}}})),
+        (
+            "Environment",
+            json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Environment", "metadata": meta(format!("env-{i}")), "spec": {"providers": {}}}),
+        ),
+        (
+            "Deployment",
+            json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Deployment", "metadata": meta(format!("dep-{i}")), "spec": {
+            "environmentRef": {"name": format!("env-{i}")}, "service": {"vercel": {"project": format!("web-{i}")}}, "source": {"repo": "vocilia/web", "ref": "main"}}}),
+        ),
+        (
+            "Domain",
+            json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Domain", "metadata": meta(format!("dom-{i}")), "spec": {
+            "hostname": format!("h{i}.vocilia.com"), "environmentRef": {"name": format!("env-{i}")}, "target": {"records": [{"type": "A", "values": ["192.0.2.1"]}]}}}),
+        ),
+        (
+            "Certificate",
+            json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Certificate", "metadata": meta(format!("cert-{i}")), "spec": {
+            "environmentRef": {"name": format!("env-{i}")}, "dnsNames": [format!("h{i}.vocilia.com")], "issuer": {"platform": {"provider": "Vercel"}}}}),
+        ),
+        (
+            "BackupPolicy",
+            json!({"apiVersion": "berth.dev/v1alpha1", "kind": "BackupPolicy", "metadata": meta(format!("bp-{i}")), "spec": {
+            "database": {"connectionSecretRef": {"name": "db", "key": "uri"}}, "schedule": "0 3 * * *", "destination": {"filesystem": {"path": "/backups"}}}}),
+        ),
     ]
 }
 
@@ -148,7 +190,12 @@ async fn count_without_status(client: &Client, ns: &str) -> anyhow::Result<usize
                 .await?
                 .items
                 .iter()
-                .filter(|o| o.status.as_ref().and_then(|s| s.common.observed_generation).is_none())
+                .filter(|o| {
+                    o.status
+                        .as_ref()
+                        .and_then(|s| s.common.observed_generation)
+                        .is_none()
+                })
                 .count();
         };
     }
@@ -160,7 +207,11 @@ async fn count_without_status(client: &Client, ns: &str) -> anyhow::Result<usize
     Ok(pending)
 }
 
-async fn memory_and_convergence(plane: &ControlPlane, client: &Client, n: usize) -> anyhow::Result<()> {
+async fn memory_and_convergence(
+    plane: &ControlPlane,
+    client: &Client,
+    n: usize,
+) -> anyhow::Result<()> {
     let ns = "bench-scale";
     create_namespace(client, ns).await?;
     let port = free_port()?;
@@ -168,7 +219,9 @@ async fn memory_and_convergence(plane: &ControlPlane, client: &Client, n: usize)
     while !ready(port).await {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let pid = proc.pid().ok_or_else(|| anyhow::anyhow!("no controller pid"))?;
+    let pid = proc
+        .pid()
+        .ok_or_else(|| anyhow::anyhow!("no controller pid"))?;
     let (idle_rss, _) = memory_mib(pid);
     let start = Instant::now();
     create_all(client, ns, n).await?;
@@ -181,7 +234,10 @@ async fn memory_and_convergence(plane: &ControlPlane, client: &Client, n: usize)
         if pending == 0 {
             break;
         }
-        anyhow::ensure!(start.elapsed() < Duration::from_secs(900), "{pending} objects still without status after 15 min");
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(900),
+            "{pending} objects still without status after 15 min"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let converged = start.elapsed();

@@ -59,10 +59,19 @@ pub struct Error {
 
 /// Runs the election until `shutdown` turns true, publishing leadership on the returned channel.
 /// On shutdown the Lease is released so the other replica takes over at once.
-pub fn spawn(client: Client, config: Config, mut shutdown: watch::Receiver<bool>) -> (watch::Receiver<bool>, tokio::task::JoinHandle<()>) {
+pub fn spawn(
+    client: Client,
+    config: Config,
+    mut shutdown: watch::Receiver<bool>,
+) -> (watch::Receiver<bool>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(async move {
-        let mut elector = Elector { api: Api::namespaced(client, &config.namespace), config, observed: None, last_renewed: None };
+        let mut elector = Elector {
+            api: Api::namespaced(client, &config.namespace),
+            config,
+            observed: None,
+            last_renewed: None,
+        };
         loop {
             let leading = elector.try_lead().await;
             tx.send_if_modified(|v| std::mem::replace(v, leading) != leading);
@@ -82,8 +91,8 @@ pub fn spawn(client: Client, config: Config, mut shutdown: watch::Receiver<bool>
 struct Elector {
     api: Api<Lease>,
     config: Config,
-    /// The last Lease record seen (holder, renew time) and when it was first seen.
-    observed: Option<((Option<String>, Option<MicroTime>), Instant)>,
+    /// The last Lease record seen and when it was first seen.
+    observed: Option<(Record, Instant)>,
     /// When this replica last renewed successfully.
     last_renewed: Option<Instant>,
 }
@@ -101,16 +110,26 @@ impl Elector {
             Err(e) => {
                 tracing::warn!(error = %crate::controllers::runtime::error_chain(&e), "leader election round failed");
                 // Keep leading only while our last renewal is still valid.
-                self.last_renewed.is_some_and(|t| t.elapsed() < self.config.lease_duration)
+                self.last_renewed
+                    .is_some_and(|t| t.elapsed() < self.config.lease_duration)
             }
         }
     }
 
     async fn round(&mut self) -> Result<bool, Error> {
         let now = MicroTime(k8s_openapi::jiff::Timestamp::now());
-        let Some(mut lease) = self.api.get_opt(&self.config.name).await.map_err(|e| self.err("read", e))? else {
+        let Some(mut lease) = self
+            .api
+            .get_opt(&self.config.name)
+            .await
+            .map_err(|e| self.err("read", e))?
+        else {
             let lease = Lease {
-                metadata: ObjectMeta { name: Some(self.config.name.clone()), namespace: Some(self.config.namespace.clone()), ..ObjectMeta::default() },
+                metadata: ObjectMeta {
+                    name: Some(self.config.name.clone()),
+                    namespace: Some(self.config.namespace.clone()),
+                    ..ObjectMeta::default()
+                },
                 spec: Some(self.spec(now.clone(), now, 0)),
             };
             return match self.api.create(&PostParams::default(), &lease).await {
@@ -121,21 +140,35 @@ impl Elector {
         };
         let spec = lease.spec.clone().unwrap_or_default();
         let record = (spec.holder_identity.clone(), spec.renew_time.clone());
-        if self.observed.as_ref().is_none_or(|(seen, _)| *seen != record) {
+        if self
+            .observed
+            .as_ref()
+            .is_none_or(|(seen, _)| *seen != record)
+        {
             self.observed = Some((record, Instant::now()));
         }
         let ours = spec.holder_identity.as_deref() == Some(self.config.identity.as_str());
         let expired = spec.holder_identity.is_none()
-            || self.observed.as_ref().is_some_and(|(_, since)| since.elapsed() > lease_duration(&spec).unwrap_or(self.config.lease_duration));
+            || self.observed.as_ref().is_some_and(|(_, since)| {
+                since.elapsed() > lease_duration(&spec).unwrap_or(self.config.lease_duration)
+            });
         if !ours && !expired {
             return Ok(false);
         }
         let transitions = spec.lease_transitions.unwrap_or(0) + i32::from(!ours);
-        let acquired = if ours { spec.acquire_time.clone().unwrap_or_else(|| now.clone()) } else { now.clone() };
+        let acquired = if ours {
+            spec.acquire_time.clone().unwrap_or_else(|| now.clone())
+        } else {
+            now.clone()
+        };
         lease.spec = Some(self.spec(acquired, now, transitions));
         // `replace` carries the resourceVersion we read: if another replica wrote in between,
         // the API server answers 409 and we simply did not win this round.
-        match self.api.replace(&self.config.name, &PostParams::default(), &lease).await {
+        match self
+            .api
+            .replace(&self.config.name, &PostParams::default(), &lease)
+            .await
+        {
             Ok(_) => {
                 if !ours {
                     tracing::info!(identity = %self.config.identity, "acquired leadership");
@@ -160,13 +193,21 @@ impl Elector {
 
     /// Gives the Lease up on a clean shutdown.
     async fn release(&self) {
-        let Ok(Some(mut lease)) = self.api.get_opt(&self.config.name).await else { return };
-        let Some(spec) = lease.spec.as_mut() else { return };
+        let Ok(Some(mut lease)) = self.api.get_opt(&self.config.name).await else {
+            return;
+        };
+        let Some(spec) = lease.spec.as_mut() else {
+            return;
+        };
         if spec.holder_identity.as_deref() != Some(self.config.identity.as_str()) {
             return;
         }
         spec.holder_identity = None;
-        if let Err(e) = self.api.replace(&self.config.name, &PostParams::default(), &lease).await {
+        if let Err(e) = self
+            .api
+            .replace(&self.config.name, &PostParams::default(), &lease)
+            .await
+        {
             tracing::warn!(error = %e, "failed to release the leader Lease");
         } else {
             tracing::info!("released leadership");
@@ -174,10 +215,20 @@ impl Elector {
     }
 
     fn err(&self, action: &'static str, source: kube::Error) -> Error {
-        Error { action, namespace: self.config.namespace.clone(), name: self.config.name.clone(), source }
+        Error {
+            action,
+            namespace: self.config.namespace.clone(),
+            name: self.config.name.clone(),
+            source,
+        }
     }
 }
 
+/// What identifies one renewal of a Lease: its holder and renew time.
+type Record = (Option<String>, Option<MicroTime>);
+
 fn lease_duration(spec: &LeaseSpec) -> Option<Duration> {
-    spec.lease_duration_seconds.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs)
+    spec.lease_duration_seconds
+        .and_then(|s| u64::try_from(s).ok())
+        .map(Duration::from_secs)
 }

@@ -10,12 +10,12 @@
 //! - [`devstack`]: a local control plane and Postgres for tests and `berth up`.
 
 pub mod api;
+pub mod controllers;
 pub mod crdgen;
 pub mod devstack;
+pub mod http;
+pub mod jobs;
+pub mod leader;
 pub mod run;
 pub mod store;
 pub mod yaml;
-pub mod http;
-pub mod jobs;
-pub mod controllers;
-pub mod leader;

@@ -61,7 +61,9 @@ pub struct UpArgs {
 /// Runs the controller process until SIGTERM or Ctrl-C.
 pub async fn controller(args: ControllerArgs) -> anyhow::Result<()> {
     init_tracing(args.log_json);
-    let client = kube::Client::try_default().await.context("no Kubernetes configuration (in-cluster or KUBECONFIG)")?;
+    let client = kube::Client::try_default()
+        .await
+        .context("no Kubernetes configuration (in-cluster or KUBECONFIG)")?;
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -73,18 +75,41 @@ pub async fn controller(args: ControllerArgs) -> anyhow::Result<()> {
 
 /// Runs the controllers, the leader election, the probes and the HTTP server with `client`
 /// until `shutdown` turns true.
-pub async fn serve(client: kube::Client, args: ControllerArgs, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    let identity = format!("{}-{}", args.identity.clone().unwrap_or_else(hostname), short_id());
-    let store = args.database_url.as_deref().map(|url| Store::connect_lazy(url, 8)).transpose().context("invalid --database-url")?;
+pub async fn serve(
+    client: kube::Client,
+    args: ControllerArgs,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let identity = format!(
+        "{}-{}",
+        args.identity.clone().unwrap_or_else(hostname),
+        short_id()
+    );
+    let store = args
+        .database_url
+        .as_deref()
+        .map(|url| Store::connect_lazy(url, 8))
+        .transpose()
+        .context("invalid --database-url")?;
     if let Some(store) = store.clone() {
         tokio::spawn(migrate_until_done(store, shutdown.clone()));
     }
 
-    let (leading, election) = leader::spawn(client.clone(), leader::Config::new(&args.lease_namespace, &identity), shutdown.clone());
+    let (leading, election) = leader::spawn(
+        client.clone(),
+        leader::Config::new(&args.lease_namespace, &identity),
+        shutdown.clone(),
+    );
     let metrics = Arc::new(Metrics::default());
     let ctx = Arc::new(Context {
         client: client.clone(),
-        recorder: Recorder::new(client.clone(), Reporter { controller: "berth".into(), instance: Some(identity.clone()) }),
+        recorder: Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "berth".into(),
+                instance: Some(identity.clone()),
+            },
+        ),
         metrics: metrics.clone(),
         backoff: Backoff::new(Duration::from_secs(5), Duration::from_secs(300)),
         leader: leading.clone(),
@@ -106,10 +131,21 @@ pub async fn serve(client: kube::Client, args: ControllerArgs, shutdown: watch::
         ready: ready.clone(),
         jobs: Arc::new(jobs::Registry::default()),
     };
-    tokio::spawn(http::probes::run(client, store, state.probes.clone(), shutdown.clone()));
-    tokio::spawn(mark_ready_when_synced(caches.clone(), ready.clone(), shutdown.clone()));
+    tokio::spawn(http::probes::run(
+        client,
+        store,
+        state.probes.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(mark_ready_when_synced(
+        caches.clone(),
+        ready.clone(),
+        shutdown.clone(),
+    ));
 
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, %identity, "serving health, metrics and admin API");
     let mut stop = shutdown.clone();
     let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
@@ -128,7 +164,9 @@ async fn migrate_until_done(store: Store, mut shutdown: watch::Receiver<bool>) {
                 tracing::info!(version, "database migrations applied");
                 return;
             }
-            Err(e) => tracing::warn!(error = %controllers::runtime::error_chain(&e), "database migrations not applied yet; retrying"),
+            Err(e) => {
+                tracing::warn!(error = %controllers::runtime::error_chain(&e), "database migrations not applied yet; retrying")
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(5)) => {}
@@ -138,7 +176,11 @@ async fn migrate_until_done(store: Store, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// `/readyz` turns true once every controller cache has its initial list, false at shutdown.
-async fn mark_ready_when_synced(caches: controllers::Caches, ready: Arc<AtomicBool>, mut shutdown: watch::Receiver<bool>) {
+async fn mark_ready_when_synced(
+    caches: controllers::Caches,
+    ready: Arc<AtomicBool>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     use std::sync::atomic::Ordering;
     // `Store::wait_until_ready` keeps only the latest waker, and the controller itself waits on
     // the same stores, so a single long wait here can miss the wake-up: re-poll briefly instead.
@@ -152,7 +194,10 @@ async fn mark_ready_when_synced(caches: controllers::Caches, ready: Arc<AtomicBo
                 tokio::time::timeout(poll, caches.certificates.wait_until_ready()),
                 tokio::time::timeout(poll, caches.backup_policies.wait_until_ready()),
             );
-            if matches!(all, (Ok(Ok(())), Ok(Ok(())), Ok(Ok(())), Ok(Ok(())), Ok(Ok(())))) {
+            if matches!(
+                all,
+                (Ok(Ok(())), Ok(Ok(())), Ok(Ok(())), Ok(Ok(())), Ok(Ok(())))
+            ) {
                 tracing::info!("all caches synced");
                 return;
             }
@@ -170,10 +215,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return ctrl_c.await.unwrap_or(()),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -184,19 +230,27 @@ async fn shutdown_signal() {
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "berth".into(), |h| h.trim().to_string())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map_or_else(|_| "berth".into(), |h| h.trim().to_string())
 }
 
 fn short_id() -> String {
     use rand::Rng as _;
     let mut rng = rand::rng();
-    (0..5).map(|_| char::from(b'a' + rng.random_range(0..26u8))).collect()
+    (0..5)
+        .map(|_| char::from(b'a' + rng.random_range(0..26u8)))
+        .collect()
 }
 
 fn init_tracing(json: bool) {
     use tracing_subscriber::{EnvFilter, fmt};
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,kube=warn,tower=warn,hyper=warn"));
-    let result = if json { fmt().json().with_env_filter(filter).try_init() } else { fmt().with_env_filter(filter).try_init() };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,kube=warn,tower=warn,hyper=warn"));
+    let result = if json {
+        fmt().json().with_env_filter(filter).try_init()
+    } else {
+        fmt().with_env_filter(filter).try_init()
+    };
     drop(result);
 }
 

@@ -19,7 +19,11 @@ impl Backoff {
     /// Delays start at `base` and double up to `max`.
     #[must_use]
     pub fn new(base: Duration, max: Duration) -> Self {
-        Self { base, max, failures: Mutex::new(HashMap::new()) }
+        Self {
+            base,
+            max,
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Records a failure of `uid` and returns how long to wait before the next try:
@@ -27,7 +31,10 @@ impl Backoff {
     /// does not retry in lock step.
     pub fn next_delay(&self, uid: &str) -> Duration {
         let n = {
-            let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut map = self
+                .failures
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let n = map.entry(uid.to_string()).or_insert(0);
             *n = n.saturating_add(1);
             *n
@@ -40,13 +47,19 @@ impl Backoff {
 
     /// Forgets `uid` after a success.
     pub fn reset(&self, uid: &str) {
-        self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(uid);
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(uid);
     }
 
     /// Number of objects currently backing off.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 
     /// Whether no object is backing off.
@@ -67,11 +80,23 @@ mod tests {
         let d1 = b.next_delay("a");
         let d2 = b.next_delay("a");
         let d3 = b.next_delay("a");
-        assert!(d1 >= Duration::from_millis(800) && d1 <= Duration::from_millis(1200), "{d1:?}");
-        assert!(d2 >= Duration::from_millis(1600) && d2 <= Duration::from_millis(2400), "{d2:?}");
-        assert!(d3 >= Duration::from_millis(3200) && d3 <= Duration::from_millis(4800), "{d3:?}");
+        assert!(
+            d1 >= Duration::from_millis(800) && d1 <= Duration::from_millis(1200),
+            "{d1:?}"
+        );
+        assert!(
+            d2 >= Duration::from_millis(1600) && d2 <= Duration::from_millis(2400),
+            "{d2:?}"
+        );
+        assert!(
+            d3 >= Duration::from_millis(3200) && d3 <= Duration::from_millis(4800),
+            "{d3:?}"
+        );
         let other = b.next_delay("b");
-        assert!(other <= Duration::from_millis(1200), "another object starts from the base: {other:?}");
+        assert!(
+            other <= Duration::from_millis(1200),
+            "another object starts from the base: {other:?}"
+        );
         b.reset("a");
         assert!(b.next_delay("a") <= Duration::from_millis(1200));
     }

@@ -15,7 +15,8 @@ use crate::api::{BackupPolicy, Environment, backup_policy::BackupPolicySpec};
 impl Reconciler for BackupPolicy {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
         let mut deps = Dependencies::new(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-        deps.secret_key(&obj.spec.database.connection_secret_ref).await?;
+        deps.secret_key(&obj.spec.database.connection_secret_ref)
+            .await?;
         if let Some(s3) = &obj.spec.destination.s3 {
             deps.secret(&s3.credentials_secret_name).await?;
         }
@@ -23,7 +24,12 @@ impl Reconciler for BackupPolicy {
             deps.object::<Environment>(&env.name).await?;
         }
         let (verdict, sync) = plan(&obj.spec, &deps.missing());
-        Ok(Outcome { verdict, sync, status: obj.status.clone().unwrap_or_default(), requeue: None })
+        Ok(Outcome {
+            verdict,
+            sync,
+            status: obj.status.clone().unwrap_or_default(),
+            requeue: None,
+        })
     }
 }
 
@@ -31,19 +37,43 @@ impl Reconciler for BackupPolicy {
 fn plan(spec: &BackupPolicySpec, missing: &[String]) -> (Verdict, SyncResult) {
     if !missing.is_empty() {
         let message = deps::waiting_for(missing);
-        return (Verdict::Blocked { message: message.clone() }, SyncResult::NotAttempted { message });
+        return (
+            Verdict::Blocked {
+                message: message.clone(),
+            },
+            SyncResult::NotAttempted { message },
+        );
     }
-    let message = format!("this berth build has no backup engine yet: no backup was taken on schedule {:?}", spec.schedule);
-    (Verdict::Stalled { reason: reasons::PROVIDER_NOT_CONNECTED, message: message.clone() }, SyncResult::NotAttempted { message })
+    let message = format!(
+        "this berth build has no backup engine yet: no backup was taken on schedule {:?}",
+        spec.schedule
+    );
+    (
+        Verdict::Stalled {
+            reason: reasons::PROVIDER_NOT_CONNECTED,
+            message: message.clone(),
+        },
+        SyncResult::NotAttempted { message },
+    )
 }
 
 /// Dependency watches: the connection and credentials Secrets, and the Supabase Environment.
 pub(super) fn wire(c: Controller<BackupPolicy>, ctx: &Context) -> Controller<BackupPolicy> {
     let c = deps::watch_dependency::<_, Environment, _>(c, ctx, |b: &BackupPolicy, env| {
-        b.spec.database.supabase_environment_ref.as_ref().is_some_and(|r| r.name == env)
+        b.spec
+            .database
+            .supabase_environment_ref
+            .as_ref()
+            .is_some_and(|r| r.name == env)
     });
     deps::watch_config(c, ctx, |b: &BackupPolicy, kind, name| {
-        kind == "Secret" && (b.spec.database.connection_secret_ref.name == name || b.spec.destination.s3.as_ref().is_some_and(|s| s.credentials_secret_name == name))
+        kind == "Secret"
+            && (b.spec.database.connection_secret_ref.name == name
+                || b.spec
+                    .destination
+                    .s3
+                    .as_ref()
+                    .is_some_and(|s| s.credentials_secret_name == name))
     })
 }
 
@@ -57,8 +87,19 @@ mod tests {
         let spec: BackupPolicySpec =
             crate::yaml::from_str("database: {connectionSecretRef: {name: db, key: uri}}\nschedule: '0 3 * * *'\ndestination: {filesystem: {path: /backups}}\n").unwrap();
         let (v, _) = plan(&spec, &["Secret shop/db".into()]);
-        assert_eq!(v, Verdict::Blocked { message: "waiting for Secret shop/db".into() });
+        assert_eq!(
+            v,
+            Verdict::Blocked {
+                message: "waiting for Secret shop/db".into()
+            }
+        );
         let (v, _) = plan(&spec, &[]);
-        assert!(matches!(v, Verdict::Stalled { reason: reasons::PROVIDER_NOT_CONNECTED, .. }));
+        assert!(matches!(
+            v,
+            Verdict::Stalled {
+                reason: reasons::PROVIDER_NOT_CONNECTED,
+                ..
+            }
+        ));
     }
 }

@@ -15,15 +15,27 @@ use crate::api::{Certificate, Domain, Environment, certificate::CertificateSpec}
 impl Reconciler for Certificate {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
         let mut deps = Dependencies::new(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-        deps.object::<Environment>(&obj.spec.environment_ref.name).await?;
+        deps.object::<Environment>(&obj.spec.environment_ref.name)
+            .await?;
         if let Some(d) = &obj.spec.domain_ref {
             deps.object::<Domain>(&d.name).await?;
         }
-        if let Some(ca) = obj.spec.issuer.acme.as_ref().and_then(|a| a.ca_bundle_secret_ref.as_ref()) {
+        if let Some(ca) = obj
+            .spec
+            .issuer
+            .acme
+            .as_ref()
+            .and_then(|a| a.ca_bundle_secret_ref.as_ref())
+        {
             deps.secret_key(ca).await?;
         }
         let (verdict, sync) = plan(&obj.spec, &deps.missing());
-        Ok(Outcome { verdict, sync, status: obj.status.clone().unwrap_or_default(), requeue: None })
+        Ok(Outcome {
+            verdict,
+            sync,
+            status: obj.status.clone().unwrap_or_default(),
+            requeue: None,
+        })
     }
 }
 
@@ -31,22 +43,49 @@ impl Reconciler for Certificate {
 fn plan(spec: &CertificateSpec, missing: &[String]) -> (Verdict, SyncResult) {
     if !missing.is_empty() {
         let message = deps::waiting_for(missing);
-        return (Verdict::Blocked { message: message.clone() }, SyncResult::NotAttempted { message });
+        return (
+            Verdict::Blocked {
+                message: message.clone(),
+            },
+            SyncResult::NotAttempted { message },
+        );
     }
     let message = match (&spec.issuer.acme, &spec.issuer.platform) {
-        (Some(acme), _) => format!("this berth build has no ACME client yet: nothing was ordered from {}", acme.server),
-        (None, Some(p)) => format!("this berth build has no {:?} client yet: the platform certificate was not read", p.provider),
+        (Some(acme), _) => format!(
+            "this berth build has no ACME client yet: nothing was ordered from {}",
+            acme.server
+        ),
+        (None, Some(p)) => format!(
+            "this berth build has no {:?} client yet: the platform certificate was not read",
+            p.provider
+        ),
         (None, None) => "spec.issuer: set exactly one of acme or platform".into(),
     };
-    (Verdict::Stalled { reason: reasons::PROVIDER_NOT_CONNECTED, message: message.clone() }, SyncResult::NotAttempted { message })
+    (
+        Verdict::Stalled {
+            reason: reasons::PROVIDER_NOT_CONNECTED,
+            message: message.clone(),
+        },
+        SyncResult::NotAttempted { message },
+    )
 }
 
 /// Dependency watches: the Environment, the Domain, and the CA bundle Secret.
 pub(super) fn wire(c: Controller<Certificate>, ctx: &Context) -> Controller<Certificate> {
-    let c = deps::watch_dependency::<_, Environment, _>(c, ctx, |x: &Certificate, env| x.spec.environment_ref.name == env);
-    let c = deps::watch_dependency::<_, Domain, _>(c, ctx, |x: &Certificate, d| x.spec.domain_ref.as_ref().is_some_and(|r| r.name == d));
+    let c = deps::watch_dependency::<_, Environment, _>(c, ctx, |x: &Certificate, env| {
+        x.spec.environment_ref.name == env
+    });
+    let c = deps::watch_dependency::<_, Domain, _>(c, ctx, |x: &Certificate, d| {
+        x.spec.domain_ref.as_ref().is_some_and(|r| r.name == d)
+    });
     deps::watch_config(c, ctx, |x: &Certificate, kind, name| {
-        kind == "Secret" && x.spec.issuer.acme.as_ref().and_then(|a| a.ca_bundle_secret_ref.as_ref()).is_some_and(|r| r.name == name)
+        kind == "Secret"
+            && x.spec
+                .issuer
+                .acme
+                .as_ref()
+                .and_then(|a| a.ca_bundle_secret_ref.as_ref())
+                .is_some_and(|r| r.name == name)
     })
 }
 
@@ -62,7 +101,9 @@ mod tests {
         )
         .unwrap();
         let (v, _) = plan(&spec, &[]);
-        let Verdict::Stalled { reason, message } = v else { panic!("{v:?}") };
+        let Verdict::Stalled { reason, message } = v else {
+            panic!("{v:?}")
+        };
         assert_eq!(reason, reasons::PROVIDER_NOT_CONNECTED);
         assert!(message.contains("https://acme.test/dir"), "{message}");
     }

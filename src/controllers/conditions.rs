@@ -45,12 +45,18 @@ pub enum Verdict {
     /// The spec is realised and usable.
     Ready { message: String },
     /// Work is under way and will finish without help (a build, a propagation wait).
-    Progressing { reason: &'static str, message: String },
+    Progressing {
+        reason: &'static str,
+        message: String,
+    },
     /// Waiting for a referenced object; resolves by itself once it appears (watched).
     Blocked { message: String },
     /// Cannot progress without a change by someone: bad spec, rejected credentials, a missing
     /// provider client.
-    Stalled { reason: &'static str, message: String },
+    Stalled {
+        reason: &'static str,
+        message: String,
+    },
     /// A transient failure; retried with backoff.
     Retrying { message: String },
     /// `spec.suspend` is set.
@@ -63,7 +69,10 @@ pub enum SyncResult {
     /// It did.
     Succeeded,
     /// It failed, or could not be made.
-    Failed { reason: &'static str, message: String },
+    Failed {
+        reason: &'static str,
+        message: String,
+    },
     /// No provider call was made yet.
     NotAttempted { message: String },
 }
@@ -77,8 +86,18 @@ pub struct Desired {
     pub message: String,
 }
 
-fn cond(type_: &'static str, status: &'static str, reason: &'static str, message: impl Into<String>) -> Desired {
-    Desired { type_, status, reason, message: message.into() }
+fn cond(
+    type_: &'static str,
+    status: &'static str,
+    reason: &'static str,
+    message: impl Into<String>,
+) -> Desired {
+    Desired {
+        type_,
+        status,
+        reason,
+        message: message.into(),
+    }
 }
 
 /// The "status first" conditions written before any slow work on a new generation.
@@ -107,8 +126,18 @@ pub fn from_verdict(verdict: &Verdict, sync: &SyncResult) -> Vec<Desired> {
             cond(STALLED, "False", reason, ""),
         ],
         Verdict::Blocked { message } => vec![
-            cond(READY, "False", reasons::DEPENDENCY_NOT_READY, message.clone()),
-            cond(RECONCILING, "True", reasons::DEPENDENCY_NOT_READY, message.clone()),
+            cond(
+                READY,
+                "False",
+                reasons::DEPENDENCY_NOT_READY,
+                message.clone(),
+            ),
+            cond(
+                RECONCILING,
+                "True",
+                reasons::DEPENDENCY_NOT_READY,
+                message.clone(),
+            ),
             cond(STALLED, "False", reasons::DEPENDENCY_NOT_READY, ""),
         ],
         Verdict::Stalled { reason, message } => vec![
@@ -122,15 +151,27 @@ pub fn from_verdict(verdict: &Verdict, sync: &SyncResult) -> Vec<Desired> {
             cond(STALLED, "False", reasons::RETRYING, ""),
         ],
         Verdict::Suspended => vec![
-            cond(READY, "False", reasons::SUSPENDED, "spec.suspend is true: berth makes no provider writes"),
+            cond(
+                READY,
+                "False",
+                reasons::SUSPENDED,
+                "spec.suspend is true: berth makes no provider writes",
+            ),
             cond(RECONCILING, "False", reasons::SUSPENDED, ""),
             cond(STALLED, "False", reasons::SUSPENDED, ""),
         ],
     };
     out.push(match sync {
         SyncResult::Succeeded => cond(types::SYNCED, "True", reasons::SUCCEEDED, ""),
-        SyncResult::Failed { reason, message } => cond(types::SYNCED, "False", reason, message.clone()),
-        SyncResult::NotAttempted { message } => cond(types::SYNCED, "False", reasons::NOT_ATTEMPTED, message.clone()),
+        SyncResult::Failed { reason, message } => {
+            cond(types::SYNCED, "False", reason, message.clone())
+        }
+        SyncResult::NotAttempted { message } => cond(
+            types::SYNCED,
+            "False",
+            reasons::NOT_ATTEMPTED,
+            message.clone(),
+        ),
     });
     out
 }
@@ -138,7 +179,12 @@ pub fn from_verdict(verdict: &Verdict, sync: &SyncResult) -> Vec<Desired> {
 /// Merges `desired` into `conditions` by type. `lastTransitionTime` moves only when a
 /// condition's status changes; reason and message are always refreshed.
 /// Returns the types whose status changed (for Events).
-pub fn merge(conditions: &mut Vec<Condition>, desired: &[Desired], generation: Option<i64>, now: &Time) -> Vec<&'static str> {
+pub fn merge(
+    conditions: &mut Vec<Condition>,
+    desired: &[Desired],
+    generation: Option<i64>,
+    now: &Time,
+) -> Vec<&'static str> {
     let mut changed = Vec::new();
     for d in desired {
         let next = Condition {
@@ -171,7 +217,15 @@ pub fn merge(conditions: &mut Vec<Condition>, desired: &[Desired], generation: O
 }
 
 fn order(type_: &str) -> usize {
-    [types::READY, types::SYNCED, types::RECONCILING, types::STALLED].iter().position(|t| *t == type_).unwrap_or(usize::MAX)
+    [
+        types::READY,
+        types::SYNCED,
+        types::RECONCILING,
+        types::STALLED,
+    ]
+    .iter()
+    .position(|t| *t == type_)
+    .unwrap_or(usize::MAX)
 }
 
 /// The condition of `type_`, if present.
@@ -193,30 +247,85 @@ mod tests {
     fn transition_time_moves_only_when_status_changes() {
         let mut conds = Vec::new();
         merge(&mut conds, &starting("starting"), Some(1), &at(100));
-        let ready_at = find(&conds, types::READY).unwrap().last_transition_time.clone();
+        let ready_at = find(&conds, types::READY)
+            .unwrap()
+            .last_transition_time
+            .clone();
         let changed = merge(&mut conds, &starting("still starting"), Some(1), &at(200));
         assert!(changed.is_empty());
-        assert_eq!(find(&conds, types::READY).unwrap().last_transition_time, ready_at);
-        assert_eq!(find(&conds, types::READY).unwrap().message, "still starting");
+        assert_eq!(
+            find(&conds, types::READY).unwrap().last_transition_time,
+            ready_at
+        );
+        assert_eq!(
+            find(&conds, types::READY).unwrap().message,
+            "still starting"
+        );
 
-        let stalled = Verdict::Stalled { reason: reasons::PROVIDER_NOT_CONNECTED, message: "no client".into() };
-        let changed = merge(&mut conds, &from_verdict(&stalled, &SyncResult::NotAttempted { message: String::new() }), Some(2), &at(300));
-        assert_eq!(changed, vec![types::READY, types::RECONCILING, types::STALLED, types::SYNCED]);
-        assert_eq!(find(&conds, types::READY).unwrap().last_transition_time, at(300));
-        assert_eq!(find(&conds, types::STALLED).unwrap().observed_generation, Some(2));
+        let stalled = Verdict::Stalled {
+            reason: reasons::PROVIDER_NOT_CONNECTED,
+            message: "no client".into(),
+        };
+        let changed = merge(
+            &mut conds,
+            &from_verdict(
+                &stalled,
+                &SyncResult::NotAttempted {
+                    message: String::new(),
+                },
+            ),
+            Some(2),
+            &at(300),
+        );
+        assert_eq!(
+            changed,
+            vec![
+                types::READY,
+                types::RECONCILING,
+                types::STALLED,
+                types::SYNCED
+            ]
+        );
+        assert_eq!(
+            find(&conds, types::READY).unwrap().last_transition_time,
+            at(300)
+        );
+        assert_eq!(
+            find(&conds, types::STALLED).unwrap().observed_generation,
+            Some(2)
+        );
     }
 
     // Protects: each verdict maps onto kstatus' meaning: Stalled is terminal, Blocked keeps reconciling.
     #[test]
     fn verdicts_map_to_kstatus_conditions() {
-        let status_of = |v: &Verdict, t: &str| from_verdict(v, &SyncResult::Succeeded).into_iter().find(|d| d.type_ == t).unwrap().status;
-        let blocked = Verdict::Blocked { message: "Environment production not found".into() };
+        let status_of = |v: &Verdict, t: &str| {
+            from_verdict(v, &SyncResult::Succeeded)
+                .into_iter()
+                .find(|d| d.type_ == t)
+                .unwrap()
+                .status
+        };
+        let blocked = Verdict::Blocked {
+            message: "Environment production not found".into(),
+        };
         assert_eq!(status_of(&blocked, types::RECONCILING), "True");
         assert_eq!(status_of(&blocked, types::STALLED), "False");
-        let stalled = Verdict::Stalled { reason: reasons::INVALID_SPEC, message: "x".into() };
+        let stalled = Verdict::Stalled {
+            reason: reasons::INVALID_SPEC,
+            message: "x".into(),
+        };
         assert_eq!(status_of(&stalled, types::STALLED), "True");
         assert_eq!(status_of(&stalled, types::READY), "False");
-        assert_eq!(status_of(&Verdict::Ready { message: String::new() }, types::READY), "True");
+        assert_eq!(
+            status_of(
+                &Verdict::Ready {
+                    message: String::new()
+                },
+                types::READY
+            ),
+            "True"
+        );
         assert_eq!(status_of(&Verdict::Suspended, types::RECONCILING), "False");
     }
 
@@ -224,7 +333,12 @@ mod tests {
     #[test]
     fn conditions_are_sorted_by_type() {
         let mut conds = Vec::new();
-        merge(&mut conds, &from_verdict(&Verdict::Suspended, &SyncResult::Succeeded), None, &at(1));
+        merge(
+            &mut conds,
+            &from_verdict(&Verdict::Suspended, &SyncResult::Succeeded),
+            None,
+            &at(1),
+        );
         let types: Vec<_> = conds.iter().map(|c| c.type_.as_str()).collect();
         assert_eq!(types, ["Ready", "Synced", "Reconciling", "Stalled"]);
     }

@@ -10,27 +10,51 @@ use super::{
     conditions::reasons,
     deps::{self, Dependencies},
 };
-use crate::api::{Deployment, Environment, deployment::DeploymentSpec, environment::EnvironmentSpec};
+use crate::api::{
+    Deployment, Environment, deployment::DeploymentSpec, environment::EnvironmentSpec,
+};
 
 impl Reconciler for Deployment {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
         let mut deps = Dependencies::new(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-        let env = deps.object::<Environment>(&obj.spec.environment_ref.name).await?;
+        let env = deps
+            .object::<Environment>(&obj.spec.environment_ref.name)
+            .await?;
         let (verdict, sync) = plan(&obj.spec, env.as_ref().map(|e| &e.spec), &deps.missing());
         let mut status = obj.status.clone().unwrap_or_default();
         status.phase.get_or_insert_default();
-        Ok(Outcome { verdict, sync, status, requeue: None })
+        Ok(Outcome {
+            verdict,
+            sync,
+            status,
+            requeue: None,
+        })
     }
 }
 
 /// The provider a deployment's service lives on.
 fn platform(spec: &DeploymentSpec) -> &'static str {
-    if spec.service.railway.is_some() { "Railway" } else { "Vercel" }
+    if spec.service.railway.is_some() {
+        "Railway"
+    } else {
+        "Vercel"
+    }
 }
 
 /// Plan (pure).
-fn plan(spec: &DeploymentSpec, env: Option<&EnvironmentSpec>, missing: &[String]) -> (Verdict, SyncResult) {
-    let blocked = |message: String| (Verdict::Blocked { message: message.clone() }, SyncResult::NotAttempted { message });
+fn plan(
+    spec: &DeploymentSpec,
+    env: Option<&EnvironmentSpec>,
+    missing: &[String],
+) -> (Verdict, SyncResult) {
+    let blocked = |message: String| {
+        (
+            Verdict::Blocked {
+                message: message.clone(),
+            },
+            SyncResult::NotAttempted { message },
+        )
+    };
     let Some(env) = env.filter(|_| missing.is_empty()) else {
         return blocked(deps::waiting_for(missing));
     };
@@ -45,13 +69,24 @@ fn plan(spec: &DeploymentSpec, env: Option<&EnvironmentSpec>, missing: &[String]
             platform(spec).to_lowercase()
         ));
     }
-    let message = format!("this berth build has no {} client yet: revision was not deployed", platform(spec));
-    (Verdict::Stalled { reason: reasons::PROVIDER_NOT_CONNECTED, message: message.clone() }, SyncResult::NotAttempted { message })
+    let message = format!(
+        "this berth build has no {} client yet: revision was not deployed",
+        platform(spec)
+    );
+    (
+        Verdict::Stalled {
+            reason: reasons::PROVIDER_NOT_CONNECTED,
+            message: message.clone(),
+        },
+        SyncResult::NotAttempted { message },
+    )
 }
 
 /// Dependency watches: the Environment.
 pub(super) fn wire(c: Controller<Deployment>, ctx: &Context) -> Controller<Deployment> {
-    deps::watch_dependency::<_, Environment, _>(c, ctx, |d: &Deployment, env| d.spec.environment_ref.name == env)
+    deps::watch_dependency::<_, Environment, _>(c, ctx, |d: &Deployment, env| {
+        d.spec.environment_ref.name == env
+    })
 }
 
 #[cfg(test)]
@@ -69,15 +104,26 @@ mod tests {
     // Protects: a Deployment names the Environment it waits for.
     #[test]
     fn missing_environment_is_named() {
-        let (v, _) = plan(&deployment(VERCEL), None, &["Environment shop/production".into()]);
-        assert_eq!(v, Verdict::Blocked { message: "waiting for Environment shop/production".into() });
+        let (v, _) = plan(
+            &deployment(VERCEL),
+            None,
+            &["Environment shop/production".into()],
+        );
+        assert_eq!(
+            v,
+            Verdict::Blocked {
+                message: "waiting for Environment shop/production".into()
+            }
+        );
     }
 
     // Protects: the Environment must bind the service's platform; the message says which field.
     #[test]
     fn environment_without_the_platform_binding_blocks() {
         let (v, _) = plan(&deployment(VERCEL), Some(&env("providers: {}\n")), &[]);
-        let Verdict::Blocked { message } = v else { panic!("{v:?}") };
+        let Verdict::Blocked { message } = v else {
+            panic!("{v:?}")
+        };
         assert!(message.contains("spec.providers.vercel"), "{message}");
     }
 
@@ -86,6 +132,15 @@ mod tests {
     fn no_client_is_not_ready() {
         let e = env("providers: {vercel: {tokenSecretRef: {name: v, key: token}}}\n");
         let (v, _) = plan(&deployment(VERCEL), Some(&e), &[]);
-        assert!(matches!(v, Verdict::Stalled { reason: reasons::PROVIDER_NOT_CONNECTED, .. }), "{v:?}");
+        assert!(
+            matches!(
+                v,
+                Verdict::Stalled {
+                    reason: reasons::PROVIDER_NOT_CONNECTED,
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
     }
 }

@@ -19,17 +19,29 @@ impl Dependencies {
     /// Lookups in `namespace`.
     #[must_use]
     pub fn new(client: Client, namespace: &str) -> Self {
-        Self { client, namespace: namespace.to_string(), missing: Vec::new() }
+        Self {
+            client,
+            namespace: namespace.to_string(),
+            missing: Vec::new(),
+        }
     }
 
     /// Checks that `r.key` exists in Secret `r.name` (the value is not read).
     pub async fn secret_key(&mut self, r: &SecretKeyRef) -> Result<(), Error> {
         let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
-        let found = api.get_opt(&r.name).await.map_err(|source| Error::Read { what: format!("Secret {}/{}", self.namespace, r.name), source })?;
+        let found = api.get_opt(&r.name).await.map_err(|source| Error::Read {
+            what: format!("Secret {}/{}", self.namespace, r.name),
+            source,
+        })?;
         match found {
-            None => self.missing.push(format!("Secret {}/{}", self.namespace, r.name)),
+            None => self
+                .missing
+                .push(format!("Secret {}/{}", self.namespace, r.name)),
             Some(s) if !has_key(s.data.as_ref(), s.string_data.as_ref(), &r.key) => {
-                self.missing.push(format!("key {} in Secret {}/{}", r.key, self.namespace, r.name));
+                self.missing.push(format!(
+                    "key {} in Secret {}/{}",
+                    r.key, self.namespace, r.name
+                ));
             }
             Some(_) => {}
         }
@@ -39,8 +51,17 @@ impl Dependencies {
     /// Checks that Secret `name` exists.
     pub async fn secret(&mut self, name: &str) -> Result<(), Error> {
         let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
-        if api.get_metadata_opt(name).await.map_err(|source| Error::Read { what: format!("Secret {}/{name}", self.namespace), source })?.is_none() {
-            self.missing.push(format!("Secret {}/{name}", self.namespace));
+        if api
+            .get_metadata_opt(name)
+            .await
+            .map_err(|source| Error::Read {
+                what: format!("Secret {}/{name}", self.namespace),
+                source,
+            })?
+            .is_none()
+        {
+            self.missing
+                .push(format!("Secret {}/{name}", self.namespace));
         }
         Ok(())
     }
@@ -48,11 +69,25 @@ impl Dependencies {
     /// Checks that `r.key` exists in ConfigMap `r.name`.
     pub async fn config_map_key(&mut self, r: &ConfigMapKeyRef) -> Result<(), Error> {
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.namespace);
-        let found = api.get_opt(&r.name).await.map_err(|source| Error::Read { what: format!("ConfigMap {}/{}", self.namespace, r.name), source })?;
+        let found = api.get_opt(&r.name).await.map_err(|source| Error::Read {
+            what: format!("ConfigMap {}/{}", self.namespace, r.name),
+            source,
+        })?;
         match found {
-            None => self.missing.push(format!("ConfigMap {}/{}", self.namespace, r.name)),
-            Some(cm) if !cm.data.as_ref().is_some_and(|d| d.contains_key(&r.key)) && !cm.binary_data.as_ref().is_some_and(|d| d.contains_key(&r.key)) => {
-                self.missing.push(format!("key {} in ConfigMap {}/{}", r.key, self.namespace, r.name));
+            None => self
+                .missing
+                .push(format!("ConfigMap {}/{}", self.namespace, r.name)),
+            Some(cm)
+                if !cm.data.as_ref().is_some_and(|d| d.contains_key(&r.key))
+                    && !cm
+                        .binary_data
+                        .as_ref()
+                        .is_some_and(|d| d.contains_key(&r.key)) =>
+            {
+                self.missing.push(format!(
+                    "key {} in ConfigMap {}/{}",
+                    r.key, self.namespace, r.name
+                ));
             }
             Some(_) => {}
         }
@@ -62,13 +97,20 @@ impl Dependencies {
     /// Fetches the berth object `name` of kind `K`, noting it when missing.
     pub async fn object<K>(&mut self, name: &str) -> Result<Option<K>, Error>
     where
-        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), &self.namespace);
         let kind = K::kind(&());
-        let found = api.get_opt(name).await.map_err(|source| Error::Read { what: format!("{kind} {}/{name}", self.namespace), source })?;
+        let found = api.get_opt(name).await.map_err(|source| Error::Read {
+            what: format!("{kind} {}/{name}", self.namespace),
+            source,
+        })?;
         if found.is_none() {
-            self.missing.push(format!("{kind} {}/{name}", self.namespace));
+            self.missing
+                .push(format!("{kind} {}/{name}", self.namespace));
         }
         Ok(found)
     }
@@ -96,7 +138,11 @@ pub fn waiting_for(missing: &[String]) -> String {
 
 /// Maps a changed object to the dependents (of kind `K`, in the same namespace) that `refers`
 /// says point at it. Used by the controllers' dependency watches.
-pub fn dependents<K, F>(store: &kube::runtime::reflector::Store<K>, namespace: Option<&str>, refers: F) -> Vec<ObjectRef<K>>
+pub fn dependents<K, F>(
+    store: &kube::runtime::reflector::Store<K>,
+    namespace: Option<&str>,
+    refers: F,
+) -> Vec<ObjectRef<K>>
 where
     K: Resource<DynamicType = ()> + Clone + 'static,
     F: Fn(&K) -> bool,
@@ -112,38 +158,82 @@ where
 /// Adds a metadata-only watch on Secrets and ConfigMaps in all namespaces, re-queueing the
 /// objects of kind `K` for which `refers(object, kind, name)` is true. Metadata only: berth never
 /// caches secret values.
-pub fn watch_config<K, F>(c: kube::runtime::Controller<K>, ctx: &super::Context, refers: F) -> kube::runtime::Controller<K>
+pub fn watch_config<K, F>(
+    c: kube::runtime::Controller<K>,
+    ctx: &super::Context,
+    refers: F,
+) -> kube::runtime::Controller<K>
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
     F: Fn(&K, &str, &str) -> bool + Clone + Send + Sync + 'static,
 {
     use futures::StreamExt as _;
     use kube::runtime::{WatchStreamExt as _, watcher};
     let store = c.store();
     let (s2, r2) = (store.clone(), refers.clone());
-    let secrets = watcher(ctx.watch_api::<PartialObjectMeta<Secret>>(), watcher::Config::default().any_semantic()).touched_objects().boxed();
-    let maps = watcher(ctx.watch_api::<PartialObjectMeta<ConfigMap>>(), watcher::Config::default().any_semantic()).touched_objects().boxed();
+    let secrets = watcher(
+        ctx.watch_api::<PartialObjectMeta<Secret>>(),
+        watcher::Config::default().any_semantic(),
+    )
+    .touched_objects()
+    .boxed();
+    let maps = watcher(
+        ctx.watch_api::<PartialObjectMeta<ConfigMap>>(),
+        watcher::Config::default().any_semantic(),
+    )
+    .touched_objects()
+    .boxed();
     c.watches_stream(secrets, move |s: PartialObjectMeta<Secret>| {
         let name = s.metadata.name.clone().unwrap_or_default();
-        dependents(&store, s.metadata.namespace.as_deref(), |k| refers(k, "Secret", &name))
+        dependents(&store, s.metadata.namespace.as_deref(), |k| {
+            refers(k, "Secret", &name)
+        })
     })
     .watches_stream(maps, move |m: PartialObjectMeta<ConfigMap>| {
         let name = m.metadata.name.clone().unwrap_or_default();
-        dependents(&s2, m.metadata.namespace.as_deref(), |k| r2(k, "ConfigMap", &name))
+        dependents(&s2, m.metadata.namespace.as_deref(), |k| {
+            r2(k, "ConfigMap", &name)
+        })
     })
 }
 
 /// Adds a watch on berth kind `D`, re-queueing the objects of kind `K` in the same namespace
 /// for which `refers(object, name of D)` is true.
-pub fn watch_dependency<K, D, F>(c: kube::runtime::Controller<K>, ctx: &super::Context, refers: F) -> kube::runtime::Controller<K>
+pub fn watch_dependency<K, D, F>(
+    c: kube::runtime::Controller<K>,
+    ctx: &super::Context,
+    refers: F,
+) -> kube::runtime::Controller<K>
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-    D: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    D: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
     F: Fn(&K, &str) -> bool + Send + Sync + 'static,
 {
     let store = c.store();
-    c.watches(ctx.watch_api::<D>(), kube::runtime::watcher::Config::default().any_semantic(), move |d: D| {
-        let name = d.meta().name.clone().unwrap_or_default();
-        dependents(&store, d.meta().namespace.as_deref(), |k| refers(k, &name))
-    })
+    c.watches(
+        ctx.watch_api::<D>(),
+        kube::runtime::watcher::Config::default().any_semantic(),
+        move |d: D| {
+            let name = d.meta().name.clone().unwrap_or_default();
+            dependents(&store, d.meta().namespace.as_deref(), |k| refers(k, &name))
+        },
+    )
 }

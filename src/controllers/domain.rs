@@ -10,47 +10,103 @@ use super::{
     conditions::reasons,
     deps::{self, Dependencies},
 };
-use crate::api::{Deployment, Domain, Environment, domain::DomainSpec, environment::EnvironmentSpec};
+use crate::api::{
+    Deployment, Domain, Environment, domain::DomainSpec, environment::EnvironmentSpec,
+};
 
 impl Reconciler for Domain {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
         let mut deps = Dependencies::new(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-        let env = deps.object::<Environment>(&obj.spec.environment_ref.name).await?;
+        let env = deps
+            .object::<Environment>(&obj.spec.environment_ref.name)
+            .await?;
         if let Some(d) = &obj.spec.target.deployment_ref {
             deps.object::<Deployment>(&d.name).await?;
         }
         let (verdict, sync) = plan(&obj.spec, env.as_ref().map(|e| &e.spec), &deps.missing());
-        Ok(Outcome { verdict, sync, status: obj.status.clone().unwrap_or_default(), requeue: None })
+        Ok(Outcome {
+            verdict,
+            sync,
+            status: obj.status.clone().unwrap_or_default(),
+            requeue: None,
+        })
     }
 }
 
 /// Whether `host` is the zone apex or a name under it.
 fn in_zone(host: &str, zone: &str) -> bool {
-    host == zone || host.strip_suffix(zone).is_some_and(|rest| rest.ends_with('.'))
+    host == zone
+        || host
+            .strip_suffix(zone)
+            .is_some_and(|rest| rest.ends_with('.'))
 }
 
 /// Plan (pure).
-fn plan(spec: &DomainSpec, env: Option<&EnvironmentSpec>, missing: &[String]) -> (Verdict, SyncResult) {
-    let blocked = |message: String| (Verdict::Blocked { message: message.clone() }, SyncResult::NotAttempted { message });
+fn plan(
+    spec: &DomainSpec,
+    env: Option<&EnvironmentSpec>,
+    missing: &[String],
+) -> (Verdict, SyncResult) {
+    let blocked = |message: String| {
+        (
+            Verdict::Blocked {
+                message: message.clone(),
+            },
+            SyncResult::NotAttempted { message },
+        )
+    };
     if !missing.is_empty() {
         return blocked(deps::waiting_for(missing));
     }
     let Some(dns) = env.and_then(|e| e.providers.dns.as_ref()) else {
-        return blocked(format!("waiting for Environment {} to bind spec.providers.dns", spec.environment_ref.name));
+        return blocked(format!(
+            "waiting for Environment {} to bind spec.providers.dns",
+            spec.environment_ref.name
+        ));
     };
     if !in_zone(&spec.hostname, &dns.zone) {
-        let message = format!("spec.hostname {} is outside zone {} of Environment {}", spec.hostname, dns.zone, spec.environment_ref.name);
-        return (Verdict::Stalled { reason: reasons::INVALID_SPEC, message: message.clone() }, SyncResult::NotAttempted { message });
+        let message = format!(
+            "spec.hostname {} is outside zone {} of Environment {}",
+            spec.hostname, dns.zone, spec.environment_ref.name
+        );
+        return (
+            Verdict::Stalled {
+                reason: reasons::INVALID_SPEC,
+                message: message.clone(),
+            },
+            SyncResult::NotAttempted { message },
+        );
     }
-    let provider = if dns.powerdns.is_some() { "PowerDNS" } else { "Cloudflare" };
-    let message = format!("this berth build has no {provider} client yet: no record was written for {}", spec.hostname);
-    (Verdict::Stalled { reason: reasons::PROVIDER_NOT_CONNECTED, message: message.clone() }, SyncResult::NotAttempted { message })
+    let provider = if dns.powerdns.is_some() {
+        "PowerDNS"
+    } else {
+        "Cloudflare"
+    };
+    let message = format!(
+        "this berth build has no {provider} client yet: no record was written for {}",
+        spec.hostname
+    );
+    (
+        Verdict::Stalled {
+            reason: reasons::PROVIDER_NOT_CONNECTED,
+            message: message.clone(),
+        },
+        SyncResult::NotAttempted { message },
+    )
 }
 
 /// Dependency watches: the Environment and the target Deployment.
 pub(super) fn wire(c: Controller<Domain>, ctx: &Context) -> Controller<Domain> {
-    let c = deps::watch_dependency::<_, Environment, _>(c, ctx, |d: &Domain, env| d.spec.environment_ref.name == env);
-    deps::watch_dependency::<_, Deployment, _>(c, ctx, |d: &Domain, dep| d.spec.target.deployment_ref.as_ref().is_some_and(|r| r.name == dep))
+    let c = deps::watch_dependency::<_, Environment, _>(c, ctx, |d: &Domain, env| {
+        d.spec.environment_ref.name == env
+    });
+    deps::watch_dependency::<_, Deployment, _>(c, ctx, |d: &Domain, dep| {
+        d.spec
+            .target
+            .deployment_ref
+            .as_ref()
+            .is_some_and(|r| r.name == dep)
+    })
 }
 
 #[cfg(test)]
@@ -72,7 +128,9 @@ mod tests {
         let spec: DomainSpec = crate::yaml::from_str("hostname: api.other.com\nenvironmentRef: {name: production}\ntarget: {records: [{type: A, values: [192.0.2.1]}]}\n").unwrap();
         let env: EnvironmentSpec = crate::yaml::from_str("providers: {dns: {zone: vocilia.com, powerdns: {url: 'http://p', apiKeySecretRef: {name: k, key: k}}}}\n").unwrap();
         let (v, _) = plan(&spec, Some(&env), &[]);
-        let Verdict::Stalled { reason, message } = v else { panic!("{v:?}") };
+        let Verdict::Stalled { reason, message } = v else {
+            panic!("{v:?}")
+        };
         assert_eq!(reason, reasons::INVALID_SPEC);
         assert!(message.starts_with("spec.hostname"), "{message}");
     }

@@ -14,9 +14,18 @@ use crate::api::{Environment, environment::EnvironmentSpec};
 
 impl Reconciler for Environment {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
-        let missing = observe(&obj.spec, Dependencies::new(ctx.client.clone(), &obj.namespace().unwrap_or_default())).await?;
+        let missing = observe(
+            &obj.spec,
+            Dependencies::new(ctx.client.clone(), &obj.namespace().unwrap_or_default()),
+        )
+        .await?;
         let (verdict, sync) = plan(&obj.spec, &missing);
-        Ok(Outcome { verdict, sync, status: obj.status.clone().unwrap_or_default(), requeue: None })
+        Ok(Outcome {
+            verdict,
+            sync,
+            status: obj.status.clone().unwrap_or_default(),
+            requeue: None,
+        })
     }
 }
 
@@ -26,7 +35,11 @@ async fn observe(spec: &EnvironmentSpec, mut deps: Dependencies) -> Result<Vec<S
         deps.secret_key(r).await?;
     }
     for v in &spec.variables {
-        if let Some(cm) = v.value_from.as_ref().and_then(|f| f.config_map_key_ref.as_ref()) {
+        if let Some(cm) = v
+            .value_from
+            .as_ref()
+            .and_then(|f| f.config_map_key_ref.as_ref())
+        {
             deps.config_map_key(cm).await?;
         }
     }
@@ -42,9 +55,19 @@ fn secret_refs(spec: &EnvironmentSpec) -> impl Iterator<Item = &crate::api::comm
         .into_iter()
         .chain(p.vercel.as_ref().map(|v| &v.token_secret_ref))
         .chain(p.supabase.as_ref().map(|s| &s.token_secret_ref))
-        .chain(dns.and_then(|d| d.powerdns.as_ref()).map(|d| &d.api_key_secret_ref))
-        .chain(dns.and_then(|d| d.cloudflare.as_ref()).map(|d| &d.token_secret_ref))
-        .chain(spec.variables.iter().filter_map(|v| v.value_from.as_ref()?.secret_key_ref.as_ref()))
+        .chain(
+            dns.and_then(|d| d.powerdns.as_ref())
+                .map(|d| &d.api_key_secret_ref),
+        )
+        .chain(
+            dns.and_then(|d| d.cloudflare.as_ref())
+                .map(|d| &d.token_secret_ref),
+        )
+        .chain(
+            spec.variables
+                .iter()
+                .filter_map(|v| v.value_from.as_ref()?.secret_key_ref.as_ref()),
+        )
 }
 
 /// The providers an environment binds, by display name.
@@ -67,24 +90,45 @@ fn bound_providers(spec: &EnvironmentSpec) -> Vec<&'static str> {
 fn plan(spec: &EnvironmentSpec, missing: &[String]) -> (Verdict, SyncResult) {
     if !missing.is_empty() {
         let message = deps::waiting_for(missing);
-        return (Verdict::Blocked { message: message.clone() }, SyncResult::NotAttempted { message });
+        return (
+            Verdict::Blocked {
+                message: message.clone(),
+            },
+            SyncResult::NotAttempted { message },
+        );
     }
     let providers = bound_providers(spec);
     if providers.is_empty() {
-        return (Verdict::Ready { message: "no provider bindings: nothing to sync".into() }, SyncResult::Succeeded);
+        return (
+            Verdict::Ready {
+                message: "no provider bindings: nothing to sync".into(),
+            },
+            SyncResult::Succeeded,
+        );
     }
     let message = format!(
         "this berth build has no client for {} yet: credentials are present but unverified, and no variable was written",
         providers.join(", ")
     );
-    (Verdict::Stalled { reason: reasons::PROVIDER_NOT_CONNECTED, message: message.clone() }, SyncResult::NotAttempted { message })
+    (
+        Verdict::Stalled {
+            reason: reasons::PROVIDER_NOT_CONNECTED,
+            message: message.clone(),
+        },
+        SyncResult::NotAttempted { message },
+    )
 }
 
 /// Dependency watches: Secrets and ConfigMaps the environment reads.
 pub(super) fn wire(c: Controller<Environment>, ctx: &Context) -> Controller<Environment> {
     deps::watch_config(c, ctx, |env: &Environment, kind, name| match kind {
         "Secret" => secret_refs(&env.spec).any(|r| r.name == name),
-        _ => env.spec.variables.iter().any(|v| v.value_from.as_ref().and_then(|f| f.config_map_key_ref.as_ref()).is_some_and(|r| r.name == name)),
+        _ => env.spec.variables.iter().any(|v| {
+            v.value_from
+                .as_ref()
+                .and_then(|f| f.config_map_key_ref.as_ref())
+                .is_some_and(|r| r.name == name)
+        }),
     })
 }
 
@@ -101,7 +145,12 @@ mod tests {
     fn missing_secret_blocks_and_is_named() {
         let s = spec("providers: {}\n");
         let (v, _) = plan(&s, &["Secret shop/railway-token".to_string()]);
-        assert_eq!(v, Verdict::Blocked { message: "waiting for Secret shop/railway-token".into() });
+        assert_eq!(
+            v,
+            Verdict::Blocked {
+                message: "waiting for Secret shop/railway-token".into()
+            }
+        );
     }
 
     // Protects: bindings without a client are reported as not connected, never as Ready.
@@ -111,7 +160,9 @@ mod tests {
             "providers:\n  railway: {projectId: p, environmentId: e, tokenSecretRef: {name: t, key: token}}\n  dns: {zone: vocilia.com, powerdns: {url: 'http://pdns:8081', apiKeySecretRef: {name: k, key: key}}}\n",
         );
         let (v, sync) = plan(&s, &[]);
-        let Verdict::Stalled { reason, message } = v else { panic!("expected Stalled, got {v:?}") };
+        let Verdict::Stalled { reason, message } = v else {
+            panic!("expected Stalled, got {v:?}")
+        };
         assert_eq!(reason, reasons::PROVIDER_NOT_CONNECTED);
         assert!(message.contains("Railway, PowerDNS"), "{message}");
         assert!(matches!(sync, SyncResult::NotAttempted { .. }));

@@ -2,7 +2,8 @@
 
 use super::Managed;
 use crate::api::{
-    BackupPolicy, Certificate, CommonStatus, Deployment, Domain, Environment, backup_policy::BackupPolicyStatus, certificate::CertificateStatus,
+    BackupPolicy, Certificate, CommonStatus, Deployment, Domain, Environment,
+    backup_policy::BackupPolicyStatus, certificate::CertificateStatus,
     deployment::DeploymentStatus, domain::DomainStatus, environment::EnvironmentStatus,
 };
 

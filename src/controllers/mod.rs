@@ -90,7 +90,11 @@ pub enum Error {
     },
     /// A status write did not finish in time.
     #[error("timed out writing status of {kind} {namespace}/{name}")]
-    StatusTimeout { kind: &'static str, namespace: String, name: String },
+    StatusTimeout {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+    },
     /// Reading a dependency failed.
     #[error("failed to read {what}")]
     Read {
@@ -118,7 +122,14 @@ impl Error {
 
 /// What the shared runtime needs to know about a kind.
 pub trait Managed:
-    Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+    Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
 {
     /// The kind's status type.
     type Status: Serialize + DeserializeOwned + Clone + Default + PartialEq + Debug + Send + Sync;
@@ -150,11 +161,17 @@ pub struct Outcome<S> {
 /// The kind-specific part of a reconcile: observe, plan, act.
 pub trait Reconciler: Managed {
     /// Brings the world closer to the spec and says how far it got.
-    fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> impl Future<Output = Result<Outcome<Self::Status>, Error>> + Send;
+    fn reconcile(
+        obj: Arc<Self>,
+        ctx: Arc<Context>,
+    ) -> impl Future<Output = Result<Outcome<Self::Status>, Error>> + Send;
 
     /// Removes what berth created outside Kubernetes, honouring `deletionPolicy`. Must be
     /// idempotent and succeed when nothing was ever created.
-    fn cleanup(obj: Arc<Self>, ctx: Arc<Context>) -> impl Future<Output = Result<(), Error>> + Send {
+    fn cleanup(
+        obj: Arc<Self>,
+        ctx: Arc<Context>,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
         let _ = (obj, ctx);
         async { Ok(()) }
     }

@@ -42,7 +42,14 @@ pub async fn reconcile<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<
             Finalized::Apply(obj) => apply(obj, ctx.clone()).await,
             Finalized::Cleanup(obj) => {
                 K::cleanup(obj.clone(), ctx.clone()).await?;
-                publish(&ctx, obj.as_ref(), EventType::Normal, "Finalized", "provider cleanup done; the object can go").await;
+                publish(
+                    &ctx,
+                    obj.as_ref(),
+                    EventType::Normal,
+                    "Finalized",
+                    "provider cleanup done; the object can go",
+                )
+                .await;
                 Ok(Action::await_change())
             }
         }
@@ -63,23 +70,48 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
     if K::common(&next).observed_generation != generation {
         let common = K::common_mut(&mut next);
         common.observed_generation = generation;
-        conditions::merge(&mut common.conditions, &conditions::starting("reconciling the new generation"), generation, &now);
+        conditions::merge(
+            &mut common.conditions,
+            &conditions::starting("reconciling the new generation"),
+            generation,
+            &now,
+        );
         status::write(&ctx, obj.as_ref(), &next).await?;
     }
 
     let outcome = if obj.suspended() {
-        Outcome { verdict: Verdict::Suspended, sync: current_sync(&next), status: next.clone(), requeue: None }
+        Outcome {
+            verdict: Verdict::Suspended,
+            sync: current_sync(&next),
+            status: next.clone(),
+            requeue: None,
+        }
     } else {
         K::reconcile(obj.clone(), ctx.clone()).await?
     };
-    let Outcome { verdict, sync, status: mut written, requeue } = outcome;
+    let Outcome {
+        verdict,
+        sync,
+        status: mut written,
+        requeue,
+    } = outcome;
 
     let common = K::common_mut(&mut written);
     *common = K::common(&next).clone();
-    let changed = conditions::merge(&mut common.conditions, &conditions::from_verdict(&verdict, &sync), generation, &now);
-    common.last_handled_reconcile_at = obj.annotations().get(RECONCILE_REQUESTED_ANNOTATION).cloned().or(common.last_handled_reconcile_at.take());
+    let changed = conditions::merge(
+        &mut common.conditions,
+        &conditions::from_verdict(&verdict, &sync),
+        generation,
+        &now,
+    );
+    common.last_handled_reconcile_at = obj
+        .annotations()
+        .get(RECONCILE_REQUESTED_ANNOTATION)
+        .cloned()
+        .or(common.last_handled_reconcile_at.take());
     status::write(&ctx, obj.as_ref(), &written).await?;
-    if changed.contains(&conditions::types::READY) || changed.contains(&conditions::types::STALLED) {
+    if changed.contains(&conditions::types::READY) || changed.contains(&conditions::types::STALLED)
+    {
         announce(&ctx, obj.as_ref(), &verdict).await;
     }
     ctx.backoff.reset(&obj.uid().unwrap_or_default());
@@ -91,7 +123,9 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
 
 /// Keeps the Synced condition as it was (used when nothing was attempted, e.g. suspended).
 fn current_sync<S>(_status: &S) -> SyncResult {
-    SyncResult::NotAttempted { message: "spec.suspend is true".into() }
+    SyncResult::NotAttempted {
+        message: "spec.suspend is true".into(),
+    }
 }
 
 /// One Event per state change, Warning when it needs attention.
@@ -99,16 +133,34 @@ async fn announce<K: Managed>(ctx: &Context, obj: &K, verdict: &Verdict) {
     let (type_, reason, note) = match verdict {
         Verdict::Ready { message } => (EventType::Normal, "Ready", message.clone()),
         Verdict::Progressing { reason, message } => (EventType::Normal, *reason, message.clone()),
-        Verdict::Blocked { message } => (EventType::Normal, conditions::reasons::DEPENDENCY_NOT_READY, message.clone()),
+        Verdict::Blocked { message } => (
+            EventType::Normal,
+            conditions::reasons::DEPENDENCY_NOT_READY,
+            message.clone(),
+        ),
         Verdict::Stalled { reason, message } => (EventType::Warning, *reason, message.clone()),
-        Verdict::Retrying { message } => (EventType::Warning, conditions::reasons::RETRYING, message.clone()),
-        Verdict::Suspended => (EventType::Normal, conditions::reasons::SUSPENDED, "reconciliation suspended".into()),
+        Verdict::Retrying { message } => (
+            EventType::Warning,
+            conditions::reasons::RETRYING,
+            message.clone(),
+        ),
+        Verdict::Suspended => (
+            EventType::Normal,
+            conditions::reasons::SUSPENDED,
+            "reconciliation suspended".into(),
+        ),
     };
     publish(ctx, obj, type_, reason, &note).await;
 }
 
 async fn publish<K: Managed>(ctx: &Context, obj: &K, type_: EventType, reason: &str, note: &str) {
-    let event = Event { type_, reason: reason.into(), note: Some(truncate(note, 1024)), action: "Reconcile".into(), secondary: None };
+    let event = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(truncate(note, 1024)),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
     // Events are best effort: a failed publish must not fail the reconcile.
     if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
         tracing::warn!(kind = K::KIND, name = %obj.name_any(), error = %e, "failed to publish event");
@@ -175,17 +227,25 @@ pub struct Caches {
 }
 
 /// Builds a controller for kind `K` with its dependency watches added by `wire`.
-pub fn controller<K>(ctx: &Arc<Context>, wire: impl FnOnce(Controller<K>) -> Controller<K>) -> Controller<K>
+pub fn controller<K>(
+    ctx: &Arc<Context>,
+    wire: impl FnOnce(Controller<K>) -> Controller<K>,
+) -> Controller<K>
 where
     K: Reconciler,
 {
     let api: Api<K> = ctx.watch_api();
-    let c = Controller::new(api, watcher::Config::default().any_semantic()).with_config(kube::runtime::controller::Config::default().concurrency(16));
+    let c = Controller::new(api, watcher::Config::default().any_semantic())
+        .with_config(kube::runtime::controller::Config::default().concurrency(16));
     wire(c).reconcile_all_on(on_leadership(ctx.leader.clone()))
 }
 
 /// Drives a built controller until shutdown.
-pub async fn drive<K: Reconciler>(c: Controller<K>, ctx: Arc<Context>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+pub async fn drive<K: Reconciler>(
+    c: Controller<K>,
+    ctx: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     c.graceful_shutdown_on(shutdown)
         .run(reconcile::<K>, error_policy::<K>, ctx)
         .for_each(|res| async move {
@@ -196,16 +256,17 @@ pub async fn drive<K: Reconciler>(c: Controller<K>, ctx: Arc<Context>, shutdown:
         .await;
 }
 
-/// A future that completes when `shutdown` turns true.
-fn stopped(mut shutdown: watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + Sync + 'static {
-    async move {
-        let _ = shutdown.wait_for(|s| *s).await;
-    }
+/// Completes when `shutdown` turns true (or its sender is gone).
+async fn stopped(mut shutdown: watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
 }
 
 /// Starts one controller per kind. Returns the caches (live on every replica) and a future
 /// that drives the controllers until `shutdown` turns true.
-pub fn run_all(ctx: Arc<Context>, shutdown: watch::Receiver<bool>) -> (Caches, impl std::future::Future<Output = ()>) {
+pub fn run_all(
+    ctx: Arc<Context>,
+    shutdown: watch::Receiver<bool>,
+) -> (Caches, impl std::future::Future<Output = ()>) {
     use crate::api::{BackupPolicy, Certificate, Deployment, Domain, Environment};
     let env = controller::<Environment>(&ctx, |c| super::environment::wire(c, &ctx));
     let dep = controller::<Deployment>(&ctx, |c| super::deployment::wire(c, &ctx));

@@ -35,7 +35,16 @@ pub async fn write<K: Managed>(ctx: &Context, obj: &K, next: &K::Status) -> Resu
             ctx.metrics.status_written(K::KIND);
             Ok(true)
         }
-        Ok(Err(source)) => Err(Error::WriteStatus { kind: K::KIND, namespace, name, source }),
-        Err(_) => Err(Error::StatusTimeout { kind: K::KIND, namespace, name }),
+        Ok(Err(source)) => Err(Error::WriteStatus {
+            kind: K::KIND,
+            namespace,
+            name,
+            source,
+        }),
+        Err(_) => Err(Error::StatusTimeout {
+            kind: K::KIND,
+            namespace,
+            name,
+        }),
     }
 }

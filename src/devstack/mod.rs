@@ -7,9 +7,9 @@
 //! removes its data directory. No process outlives the test run that started it.
 
 mod controlplane;
-pub mod up;
 mod postgres;
 mod process;
+pub mod up;
 
 pub use controlplane::{ControlPlane, User};
 pub use postgres::Postgres;

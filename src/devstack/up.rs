@@ -33,7 +33,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     let controller = tokio::spawn(crate::run::serve(client.clone(), controller_args, rx));
 
-    kubectl(&plane, &["apply", "-k", &args.example.to_string_lossy()]).context("applying the example estate")?;
+    kubectl(&plane, &["apply", "-k", &args.example.to_string_lossy()])
+        .context("applying the example estate")?;
     let base = format!("http://{}", args.listen);
     println!(
         "\nberth is running.\n  kubeconfig:   export KUBECONFIG={kc}\n  resources:    kubectl get berth -A\n  health:       {base}/health/detailed\n  database:     {base}/health/database\n  metrics:      {base}/metrics\n  postgres:     {pg}\n",
@@ -61,7 +62,9 @@ async fn create_database(pg: &Postgres, name: &'static str) -> anyhow::Result<()
     use sqlx::Connection as _;
     let mut conn = sqlx::PgConnection::connect(&pg.url("postgres")).await?;
     // `name` is a compile-time constant of ours, never user input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
     Ok(())
 }
 
@@ -74,8 +77,16 @@ fn kubectl(plane: &ControlPlane, args: &[&str]) -> anyhow::Result<()> {
 }
 
 fn kubectl_output(plane: &ControlPlane, args: &[&str]) -> anyhow::Result<(bool, String)> {
-    let out = Command::new("kubectl").arg(format!("--kubeconfig={}", plane.kubeconfig.display())).args(args).output().context("running kubectl (is it installed?)")?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("kubectl")
+        .arg(format!("--kubeconfig={}", plane.kubeconfig.display()))
+        .args(args)
+        .output()
+        .context("running kubectl (is it installed?)")?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok((out.status.success(), text))
 }
 
@@ -88,10 +99,22 @@ async fn wait_for_status(client: &kube::Client, timeout: Duration) -> anyhow::Re
         let mut pending = Vec::new();
         macro_rules! count {
             ($k:ty) => {
-                for o in Api::<$k>::all(client.clone()).list(&ListParams::default()).await?.items {
+                for o in Api::<$k>::all(client.clone())
+                    .list(&ListParams::default())
+                    .await?
+                    .items
+                {
                     total += 1;
-                    if o.status.as_ref().and_then(|s| s.common.observed_generation).is_none() {
-                        pending.push(format!("{}/{}", <$k as kube::Resource>::kind(&()), o.name_any()));
+                    if o.status
+                        .as_ref()
+                        .and_then(|s| s.common.observed_generation)
+                        .is_none()
+                    {
+                        pending.push(format!(
+                            "{}/{}",
+                            <$k as kube::Resource>::kind(&()),
+                            o.name_any()
+                        ));
                     }
                 }
             };
@@ -105,7 +128,10 @@ async fn wait_for_status(client: &kube::Client, timeout: Duration) -> anyhow::Re
             return Ok(total);
         }
         if start.elapsed() > timeout {
-            bail!("objects without status after {timeout:?}: {}", pending.join(", "));
+            bail!(
+                "objects without status after {timeout:?}: {}",
+                pending.join(", ")
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -20,7 +20,10 @@ pub async fn readiness(State(state): State<AppState>) -> impl IntoResponse {
     if state.is_ready() {
         (StatusCode::OK, Json(json!({"status": "ready"})))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not ready"})))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not ready"})),
+        )
     }
 }
 
@@ -46,7 +49,12 @@ pub struct ControllerHealth {
 
 fn controller<K: Managed>(store: &Store<K>, metrics: &Metrics) -> ControllerHealth {
     let objects = store.state();
-    let backlog = objects.iter().filter(|o| o.status().and_then(|s| K::common(s).observed_generation) != o.meta().generation).count();
+    let backlog = objects
+        .iter()
+        .filter(|o| {
+            o.status().and_then(|s| K::common(s).observed_generation) != o.meta().generation
+        })
+        .count();
     ControllerHealth {
         kind: K::KIND,
         objects: objects.len(),
@@ -76,7 +84,10 @@ pub fn controllers(state: &AppState) -> Vec<ControllerHealth> {
 /// when the database (history) or a job is unhealthy or caches are not synced, else `ok`.
 #[must_use]
 pub fn overall(probes: &probes::Probes, ready: bool, failing_jobs: &[String]) -> &'static str {
-    let db_ok = probes.database.as_ref().is_some_and(|d| d.reachable && d.migration_version.is_some());
+    let db_ok = probes
+        .database
+        .as_ref()
+        .is_some_and(|d| d.reachable && d.migration_version.is_some());
     if !probes.kubernetes.reachable {
         "down"
     } else if !db_ok || !ready || !failing_jobs.is_empty() {
@@ -91,7 +102,11 @@ pub async fn detailed(State(state): State<AppState>) -> impl IntoResponse {
     let probes = probes::read(&state.probes);
     let failing = state.jobs.failing();
     let status = overall(&probes, state.is_ready(), &failing);
-    let code = if status == "down" { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let code = if status == "down" {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     let body = json!({
         "status": status,
         "checkedAt": probes.checked_at,
@@ -109,10 +124,17 @@ pub async fn detailed(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn database(State(state): State<AppState>) -> impl IntoResponse {
     match probes::read(&state.probes).database {
         Some(d) => {
-            let code = if d.reachable { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+            let code = if d.reachable {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
             (code, Json(json!(d)))
         }
-        None => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"reachable": false, "error": "no database configured (--database-url)"}))),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"reachable": false, "error": "no database configured (--database-url)"})),
+        ),
     }
 }
 
@@ -127,7 +149,15 @@ mod tests {
     use crate::store::DatabaseHealth;
 
     fn db(reachable: bool) -> DatabaseHealth {
-        DatabaseHealth { reachable, latency_ms: Some(1.0), migration_version: reachable.then_some(6), pool_size: 1, pool_idle: 1, pool_max: 4, error: None }
+        DatabaseHealth {
+            reachable,
+            latency_ms: Some(1.0),
+            migration_version: reachable.then_some(6),
+            pool_size: 1,
+            pool_idle: 1,
+            pool_max: 4,
+            error: None,
+        }
     }
 
     // Protects: the overall verdict: no API is down, no database is degraded, else ok.

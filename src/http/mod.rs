@@ -61,11 +61,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) -> impl axum::response::IntoResponse {
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> impl axum::response::IntoResponse {
     let mut body = String::new();
     let status = match prometheus_client::encoding::text::encode(&mut body, &state.registry) {
         Ok(()) => axum::http::StatusCode::OK,
         Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
     };
-    (status, [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
 }

@@ -44,7 +44,10 @@ pub type Shared = Arc<RwLock<Probes>>;
 /// Reads the latest probe results.
 #[must_use]
 pub fn read(shared: &Shared) -> Probes {
-    shared.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    shared
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }
 
 /// How often dependencies are probed.
@@ -52,7 +55,12 @@ pub const INTERVAL: Duration = Duration::from_secs(2);
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Probes every [`INTERVAL`] until `shutdown` turns true.
-pub async fn run(client: kube::Client, store: Option<Store>, shared: Shared, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    client: kube::Client,
+    store: Option<Store>,
+    shared: Shared,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let (kubernetes, database) = tokio::join!(probe_kube(&client), async {
             match &store {
@@ -60,7 +68,13 @@ pub async fn run(client: kube::Client, store: Option<Store>, shared: Shared, mut
                 None => None,
             }
         });
-        *shared.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Probes { kubernetes, database, checked_at: Some(Utc::now()) };
+        *shared
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Probes {
+            kubernetes,
+            database,
+            checked_at: Some(Utc::now()),
+        };
         tokio::select! {
             () = tokio::time::sleep(INTERVAL) => {}
             _ = shutdown.wait_for(|s| *s) => return,
@@ -71,8 +85,23 @@ pub async fn run(client: kube::Client, store: Option<Store>, shared: Shared, mut
 async fn probe_kube(client: &kube::Client) -> KubeHealth {
     let start = Instant::now();
     match tokio::time::timeout(TIMEOUT, client.apiserver_version()).await {
-        Ok(Ok(v)) => KubeHealth { reachable: true, latency_ms: Some(start.elapsed().as_secs_f64() * 1000.0), version: Some(v.git_version), error: None },
-        Ok(Err(e)) => KubeHealth { reachable: false, latency_ms: None, version: None, error: Some(e.to_string()) },
-        Err(_) => KubeHealth { reachable: false, latency_ms: None, version: None, error: Some(format!("no answer within {} s", TIMEOUT.as_secs())) },
+        Ok(Ok(v)) => KubeHealth {
+            reachable: true,
+            latency_ms: Some(start.elapsed().as_secs_f64() * 1000.0),
+            version: Some(v.git_version),
+            error: None,
+        },
+        Ok(Err(e)) => KubeHealth {
+            reachable: false,
+            latency_ms: None,
+            version: None,
+            error: Some(e.to_string()),
+        },
+        Err(_) => KubeHealth {
+            reachable: false,
+            latency_ms: None,
+            version: None,
+            error: Some(format!("no answer within {} s", TIMEOUT.as_secs())),
+        },
     }
 }

@@ -32,7 +32,10 @@ pub struct Registry {
 impl Registry {
     /// Adds or replaces a job's entry.
     pub fn upsert(&self, job: JobStatus) {
-        let mut jobs = self.jobs.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut jobs = self
+            .jobs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match jobs.iter_mut().find(|j| j.name == job.name) {
             Some(existing) => *existing = job,
             None => jobs.push(job),
@@ -42,7 +45,11 @@ impl Registry {
     /// A snapshot, sorted by name.
     #[must_use]
     pub fn snapshot(&self) -> Vec<JobStatus> {
-        let mut jobs = self.jobs.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let mut jobs = self
+            .jobs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         jobs.sort_by(|a, b| a.name.cmp(&b.name));
         jobs
     }
@@ -50,6 +57,10 @@ impl Registry {
     /// Jobs whose last run failed.
     #[must_use]
     pub fn failing(&self) -> Vec<String> {
-        self.snapshot().into_iter().filter(|j| j.last_outcome.as_deref().is_some_and(|o| o != "ok")).map(|j| j.name).collect()
+        self.snapshot()
+            .into_iter()
+            .filter(|j| j.last_outcome.as_deref().is_some_and(|o| o != "ok"))
+            .map(|j| j.name)
+            .collect()
     }
 }

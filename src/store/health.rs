@@ -15,6 +15,7 @@ const ACQUIRE_BUDGET: Duration = Duration::from_millis(1200);
 
 /// What `/health/database` reports.
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DatabaseHealth {
     pub reachable: bool,
     /// Round trip of `SELECT 1` on an acquired connection.

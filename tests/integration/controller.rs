@@ -20,7 +20,9 @@ spec:
 ";
 
 fn has_finalizer(obj: &serde_json::Value) -> bool {
-    obj["metadata"]["finalizers"].as_array().is_some_and(|f| f.iter().any(|x| x == "berth.dev/cleanup"))
+    obj["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|x| x == "berth.dev/cleanup"))
 }
 
 // Protects: a reconciled object carries observedGeneration, all four conditions, and an honest
@@ -32,15 +34,24 @@ async fn environment_gets_status_and_honest_conditions() {
     let controller = ControllerProcess::start(&ns, None);
     apply(&ns, ENVIRONMENT);
     let env = eventually(Duration::from_secs(20), "Environment status", || async {
-        get_json(&ns, "environment/production").filter(|e| condition(e, "Stalled").is_some_and(|c| c["status"] == "True"))
+        get_json(&ns, "environment/production")
+            .filter(|e| condition(e, "Stalled").is_some_and(|c| c["status"] == "True"))
     })
     .await;
-    assert_eq!(env["status"]["observedGeneration"], env["metadata"]["generation"], "{}", controller.log());
+    assert_eq!(
+        env["status"]["observedGeneration"],
+        env["metadata"]["generation"],
+        "{}",
+        controller.log()
+    );
     for t in ["Ready", "Synced", "Reconciling", "Stalled"] {
         assert!(condition(&env, t).is_some(), "condition {t} missing: {env}");
     }
     assert_eq!(condition(&env, "Ready").unwrap()["status"], "False");
-    assert_eq!(condition(&env, "Stalled").unwrap()["reason"], "ProviderNotConnected");
+    assert_eq!(
+        condition(&env, "Stalled").unwrap()["reason"],
+        "ProviderNotConnected"
+    );
     assert!(has_finalizer(&env));
 }
 
@@ -53,18 +64,40 @@ async fn missing_secret_is_named_and_its_creation_requeues() {
     let _controller = ControllerProcess::start(&ns, None);
     let env_only = ENVIRONMENT.split("---").nth(1).unwrap();
     apply(&ns, env_only);
-    let blocked = eventually(Duration::from_secs(20), "Environment blocked on its Secret", || async {
-        get_json(&ns, "environment/production").filter(|e| condition(e, "Ready").is_some_and(|c| c["reason"] == "DependencyNotReady"))
-    })
+    let blocked = eventually(
+        Duration::from_secs(20),
+        "Environment blocked on its Secret",
+        || async {
+            get_json(&ns, "environment/production").filter(|e| {
+                condition(e, "Ready").is_some_and(|c| c["reason"] == "DependencyNotReady")
+            })
+        },
+    )
     .await;
-    let message = condition(&blocked, "Ready").unwrap()["message"].as_str().unwrap().to_string();
-    assert!(message.contains(&format!("Secret {ns}/railway-token")), "{message}");
-    assert_eq!(condition(&blocked, "Reconciling").unwrap()["status"], "True", "waiting is progress, not a stall");
+    let message = condition(&blocked, "Ready").unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains(&format!("Secret {ns}/railway-token")),
+        "{message}"
+    );
+    assert_eq!(
+        condition(&blocked, "Reconciling").unwrap()["status"],
+        "True",
+        "waiting is progress, not a stall"
+    );
 
     apply(&ns, ENVIRONMENT.split("---").next().unwrap());
-    eventually(Duration::from_secs(10), "re-queue after the Secret appears", || async {
-        get_json(&ns, "environment/production").filter(|e| condition(e, "Stalled").is_some_and(|c| c["reason"] == "ProviderNotConnected"))
-    })
+    eventually(
+        Duration::from_secs(10),
+        "re-queue after the Secret appears",
+        || async {
+            get_json(&ns, "environment/production").filter(|e| {
+                condition(e, "Stalled").is_some_and(|c| c["reason"] == "ProviderNotConnected")
+            })
+        },
+    )
     .await;
 }
 
@@ -76,23 +109,48 @@ async fn finalizer_completes_deletes_also_after_a_restart() {
     let ns = support::namespace(&client, "finalizer").await;
     let mut controller = ControllerProcess::start(&ns, None);
     apply(&ns, ENVIRONMENT);
-    apply(&ns, "apiVersion: berth.dev/v1alpha1\nkind: Environment\nmetadata: {name: staging}\nspec: {providers: {}}\n");
+    apply(
+        &ns,
+        "apiVersion: berth.dev/v1alpha1\nkind: Environment\nmetadata: {name: staging}\nspec: {providers: {}}\n",
+    );
     for name in ["production", "staging"] {
-        eventually(Duration::from_secs(20), "finalizer added", || async { get_json(&ns, &format!("environment/{name}")).filter(has_finalizer) }).await;
+        eventually(Duration::from_secs(20), "finalizer added", || async {
+            get_json(&ns, &format!("environment/{name}")).filter(has_finalizer)
+        })
+        .await;
     }
 
-    let (ok, _, err) = support::kubectl(&["delete", "-n", &ns, "environment/production", "--wait=true", "--timeout=20s"], None);
+    let (ok, _, err) = support::kubectl(
+        &[
+            "delete",
+            "-n",
+            &ns,
+            "environment/production",
+            "--wait=true",
+            "--timeout=20s",
+        ],
+        None,
+    );
     assert!(ok, "delete with the controller up completes: {err}");
 
     controller.kill();
-    let (ok, _, err) = support::kubectl(&["delete", "-n", &ns, "environment/staging", "--wait=false"], None);
+    let (ok, _, err) = support::kubectl(
+        &["delete", "-n", &ns, "environment/staging", "--wait=false"],
+        None,
+    );
     assert!(ok, "{err}");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let held = get_json(&ns, "environment/staging").expect("object is held by its finalizer while no controller runs");
+    let held = get_json(&ns, "environment/staging")
+        .expect("object is held by its finalizer while no controller runs");
     assert!(held["metadata"]["deletionTimestamp"].is_string());
 
     controller.restart();
-    eventually(Duration::from_secs(30), "finalised after the controller starts", || async { get_json(&ns, "environment/staging").is_none().then_some(()) }).await;
+    eventually(
+        Duration::from_secs(30),
+        "finalised after the controller starts",
+        || async { get_json(&ns, "environment/staging").is_none().then_some(()) },
+    )
+    .await;
 }
 
 // Protects: with two replicas only the leader reconciles; when it dies (SIGKILL, no Lease
@@ -101,37 +159,70 @@ async fn finalizer_completes_deletes_also_after_a_restart() {
 async fn only_the_leader_reconciles_and_the_other_takes_over() {
     let client = support::client().await;
     let ns = support::namespace(&client, "leader").await;
-    let mut a = ControllerProcess::start(&ns, None);
+    let a = ControllerProcess::start(&ns, None);
     a.wait_ready().await;
     let b = ControllerProcess::start(&ns, None);
     b.wait_ready().await;
     let a_leads = eventually(Duration::from_secs(20), "one leader", || async {
         let (da, db) = (a.detailed().await?, b.detailed().await?);
-        let (la, lb) = (da["leader"]["isLeader"].as_bool()?, db["leader"]["isLeader"].as_bool()?);
+        let (la, lb) = (
+            da["leader"]["isLeader"].as_bool()?,
+            db["leader"]["isLeader"].as_bool()?,
+        );
         (la != lb).then_some(la)
     })
     .await;
     let (mut leader, follower) = if a_leads { (a, b) } else { (b, a) };
 
     apply(&ns, ENVIRONMENT);
-    eventually(Duration::from_secs(20), "status from the leader", || async {
-        get_json(&ns, "environment/production").filter(|e| e["status"]["observedGeneration"].is_number())
-    })
+    eventually(
+        Duration::from_secs(20),
+        "status from the leader",
+        || async {
+            get_json(&ns, "environment/production")
+                .filter(|e| e["status"]["observedGeneration"].is_number())
+        },
+    )
     .await;
-    let reconciles = |d: &serde_json::Value| d["controllers"].as_array().map_or(0, |cs| cs.iter().map(|c| c["reconciles"].as_u64().unwrap_or(0)).sum::<u64>());
-    assert!(reconciles(&leader.detailed().await.unwrap()) > 0, "the leader reconciled");
-    assert_eq!(reconciles(&follower.detailed().await.unwrap()), 0, "the follower made no reconcile");
+    let reconciles = |d: &serde_json::Value| {
+        d["controllers"].as_array().map_or(0, |cs| {
+            cs.iter()
+                .map(|c| c["reconciles"].as_u64().unwrap_or(0))
+                .sum::<u64>()
+        })
+    };
+    assert!(
+        reconciles(&leader.detailed().await.unwrap()) > 0,
+        "the leader reconciled"
+    );
+    assert_eq!(
+        reconciles(&follower.detailed().await.unwrap()),
+        0,
+        "the follower made no reconcile"
+    );
 
     leader.kill();
     let killed_at = Instant::now();
-    eventually(Duration::from_secs(20), "follower takes over", || async { follower.detailed().await?["leader"]["isLeader"].as_bool()?.then_some(()) }).await;
-    let takeover = killed_at.elapsed();
-    apply(&ns, "apiVersion: berth.dev/v1alpha1\nkind: Environment\nmetadata: {name: after-failover}\nspec: {providers: {}}\n");
-    eventually(Duration::from_secs(15), "new leader reconciles", || async {
-        get_json(&ns, "environment/after-failover").filter(|e| condition(e, "Ready").is_some_and(|c| c["status"] == "True"))
+    eventually(Duration::from_secs(20), "follower takes over", || async {
+        follower.detailed().await?["leader"]["isLeader"]
+            .as_bool()?
+            .then_some(())
     })
     .await;
-    assert!(takeover < Duration::from_secs(15), "takeover took {takeover:?}");
+    let takeover = killed_at.elapsed();
+    apply(
+        &ns,
+        "apiVersion: berth.dev/v1alpha1\nkind: Environment\nmetadata: {name: after-failover}\nspec: {providers: {}}\n",
+    );
+    eventually(Duration::from_secs(15), "new leader reconciles", || async {
+        get_json(&ns, "environment/after-failover")
+            .filter(|e| condition(e, "Ready").is_some_and(|c| c["status"] == "True"))
+    })
+    .await;
+    assert!(
+        takeover < Duration::from_secs(15),
+        "takeover took {takeover:?}"
+    );
     println!("leader takeover after SIGKILL: {takeover:?}");
 }
 
@@ -141,29 +232,54 @@ async fn only_the_leader_reconciles_and_the_other_takes_over() {
 async fn health_reports_database_down_and_back() {
     let client = support::client().await;
     let ns = support::namespace(&client, "db_health").await;
-    let mut pg = berth::devstack::Postgres::start().await.expect("a Postgres of its own, to stop");
+    let mut pg = berth::devstack::Postgres::start()
+        .await
+        .expect("a Postgres of its own, to stop");
     let controller = ControllerProcess::start(&ns, Some(pg.url("postgres")));
     controller.wait_ready().await;
-    let ok = eventually(Duration::from_secs(20), "ok with the database up", || async {
-        controller.detailed().await.filter(|d| d["status"] == "ok")
-    })
+    let ok = eventually(
+        Duration::from_secs(20),
+        "ok with the database up",
+        || async { controller.detailed().await.filter(|d| d["status"] == "ok") },
+    )
     .await;
-    assert!(ok["database"]["migrationVersion"].as_i64().unwrap_or(0) > 0, "{ok}");
+    assert!(
+        ok["database"]["migrationVersion"].as_i64().unwrap_or(0) > 0,
+        "{ok}"
+    );
     let (code, body) = controller.get("/health/database").await.unwrap();
     assert_eq!(code, 200, "{body}");
 
     pg.stop();
-    let degraded = eventually(Duration::from_secs(15), "degraded with the database down", || async {
-        controller.detailed().await.filter(|d| d["status"] == "degraded")
-    })
+    let degraded = eventually(
+        Duration::from_secs(15),
+        "degraded with the database down",
+        || async {
+            controller
+                .detailed()
+                .await
+                .filter(|d| d["status"] == "degraded")
+        },
+    )
     .await;
     assert_eq!(degraded["database"]["reachable"], false);
     let (code, _) = controller.get("/health/database").await.unwrap();
     assert_eq!(code, 503);
-    assert_eq!(controller.get("/livez").await.unwrap().0, 200, "liveness does not depend on the database");
-    assert_eq!(controller.get("/readyz").await.unwrap().0, 200, "readiness does not depend on the database");
+    assert_eq!(
+        controller.get("/livez").await.unwrap().0,
+        200,
+        "liveness does not depend on the database"
+    );
+    assert_eq!(
+        controller.get("/readyz").await.unwrap().0,
+        200,
+        "readiness does not depend on the database"
+    );
 
     pg.resume().await.expect("postgres restarts");
-    eventually(Duration::from_secs(20), "ok again", || async { controller.detailed().await.filter(|d| d["status"] == "ok") }).await;
+    eventually(Duration::from_secs(20), "ok again", || async {
+        controller.detailed().await.filter(|d| d["status"] == "ok")
+    })
+    .await;
     assert_eq!(controller.get("/health/database").await.unwrap().0, 200);
 }

@@ -7,7 +7,6 @@
 //! embed the `.lua` files byte for byte.
 
 // Test helpers panic on purpose; clippy's allow-*-in-tests covers only `#[test]` functions.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::{
     collections::BTreeMap,
@@ -93,7 +92,7 @@ fn lua_binary() -> String {
 }
 
 /// Runs the health script of `obj`'s kind on `obj`; returns (status, message).
-fn argo_health(obj: &Value) -> (String, String) {
+pub(crate) fn argo_health(obj: &Value) -> (String, String) {
     let kind = obj["kind"].as_str().expect("kind");
     let path = script_path(kind);
     let driver = format!(
@@ -155,7 +154,7 @@ fn kstatus_binary() -> &'static Path {
 }
 
 /// kstatus' verdict for each object, by name: (status, message).
-fn kstatus(objects: &[Value]) -> BTreeMap<String, (String, String)> {
+pub(crate) fn kstatus(objects: &[Value]) -> BTreeMap<String, (String, String)> {
     let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
     let mut child = Command::new(kstatus_binary())
         .stdin(Stdio::piped())

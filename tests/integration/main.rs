@@ -9,6 +9,7 @@ mod support;
 mod admission;
 mod controller;
 mod crds;
+mod estate;
 mod health_scripts;
 mod manifests;
 mod store;

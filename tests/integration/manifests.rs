@@ -4,7 +4,6 @@
 //! else, and the example's references all resolve.
 
 // Test helpers panic on purpose; clippy's allow-*-in-tests covers only `#[test]` functions.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::{
     collections::{BTreeMap, BTreeSet},

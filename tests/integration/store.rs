@@ -3,7 +3,6 @@
 
 // Helpers outside #[test] fns are not covered by clippy's allow-expect-in-tests; in a test
 // crate a failed expectation is exactly the failure wanted.
-#![allow(clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 

@@ -143,7 +143,12 @@ impl ControllerProcess {
     /// Starts a controller for `namespace`, with a history database when `database_url` is set.
     pub fn start(namespace: &str, database_url: Option<String>) -> Self {
         let port = berth::devstack::free_port().expect("port");
-        let mut c = Self { proc: None, port, namespace: namespace.to_string(), database_url };
+        let mut c = Self {
+            proc: None,
+            port,
+            namespace: namespace.to_string(),
+            database_url,
+        };
         c.restart();
         c
     }
@@ -151,7 +156,10 @@ impl ControllerProcess {
     /// Starts the process again on the same port (after [`ControllerProcess::kill`]).
     pub fn restart(&mut self) {
         let s = stack();
-        let log = s.plane.dir.join(format!("controller-{}-{}.log", self.namespace, self.port));
+        let log = s
+            .plane
+            .dir
+            .join(format!("controller-{}-{}.log", self.namespace, self.port));
         let mut env = vec![
             ("KUBECONFIG", s.plane.kubeconfig.display().to_string()),
             ("BERTH_LISTEN", format!("127.0.0.1:{}", self.port)),
@@ -164,14 +172,26 @@ impl ControllerProcess {
             env.push(("BERTH_DATABASE_URL", url.clone()));
         }
         let bin = std::path::Path::new(env!("CARGO_BIN_EXE_berth"));
-        self.proc = Some(berth::devstack::Supervised::spawn("berth controller", bin, &["controller".into()], &log, None, &env).expect("controller starts"));
+        self.proc = Some(
+            berth::devstack::Supervised::spawn(
+                "berth controller",
+                bin,
+                &["controller".into()],
+                &log,
+                None,
+                &env,
+            )
+            .expect("controller starts"),
+        );
     }
 
     /// SIGKILL: no graceful shutdown, no Lease release — as when a node dies.
     pub fn kill(&mut self) {
         if let Some(p) = self.proc.take() {
             if let Some(pid) = p.pid() {
-                let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
             }
             p.stop();
         }
@@ -179,7 +199,9 @@ impl ControllerProcess {
 
     /// GET a path on the controller's HTTP server; (status, JSON or text body).
     pub async fn get(&self, path: &str) -> Option<(u16, String)> {
-        let resp = reqwest::get(format!("http://127.0.0.1:{}{path}", self.port)).await.ok()?;
+        let resp = reqwest::get(format!("http://127.0.0.1:{}{path}", self.port))
+            .await
+            .ok()?;
         let status = resp.status().as_u16();
         Some((status, resp.text().await.ok()?))
     }
@@ -194,14 +216,23 @@ impl ControllerProcess {
     pub async fn wait_ready(&self) {
         let start = std::time::Instant::now();
         while self.get("/readyz").await.is_none_or(|(s, _)| s != 200) {
-            assert!(start.elapsed() < Duration::from_secs(30), "controller not ready after 30 s ({:?}, {:?}); log:\n{}", self.get("/readyz").await, self.get("/health/detailed").await, self.log());
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "controller not ready after 30 s ({:?}, {:?}); log:\n{}",
+                self.get("/readyz").await,
+                self.get("/health/detailed").await,
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     /// The log so far (for failure messages).
     pub fn log(&self) -> String {
-        self.proc.as_ref().map(|p| std::fs::read_to_string(p.log()).unwrap_or_default()).unwrap_or_default()
+        self.proc
+            .as_ref()
+            .map(|p| std::fs::read_to_string(p.log()).unwrap_or_default())
+            .unwrap_or_default()
     }
 }
 
@@ -219,5 +250,8 @@ pub fn get_json(namespace: &str, resource: &str) -> Option<serde_json::Value> {
 
 /// The status of condition `type_` of a JSON object.
 pub fn condition<'a>(obj: &'a serde_json::Value, type_: &str) -> Option<&'a serde_json::Value> {
-    obj["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == type_)
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
 }
