@@ -226,6 +226,16 @@ pub struct Caches {
     pub backup_policies: Store<crate::api::BackupPolicy>,
 }
 
+/// Drops what berth never reads from cached objects: `managedFields` and kubectl's
+/// last-applied copy of the whole object are most of an object's size, on every replica.
+fn slim<K: kube::Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
 /// Builds a controller for kind `K` with its dependency watches added by `wire`.
 pub fn controller<K>(
     ctx: &Arc<Context>,
@@ -234,8 +244,17 @@ pub fn controller<K>(
 where
     K: Reconciler,
 {
-    let api: Api<K> = ctx.watch_api();
-    let c = Controller::new(api, watcher::Config::default().any_semantic())
+    use kube::runtime::{WatchStreamExt as _, reflector};
+    let (reader, writer) = reflector::store();
+    let objects = watcher(
+        ctx.watch_api::<K>(),
+        watcher::Config::default().any_semantic(),
+    )
+    .default_backoff()
+    .modify(slim)
+    .reflect(writer)
+    .applied_objects();
+    let c = Controller::for_stream(objects, reader)
         .with_config(kube::runtime::controller::Config::default().concurrency(16));
     wire(c).reconcile_all_on(on_leadership(ctx.leader.clone()))
 }

@@ -283,3 +283,85 @@ async fn health_reports_database_down_and_back() {
     .await;
     assert_eq!(controller.get("/health/database").await.unwrap().0, 200);
 }
+
+// Protects: the reconcile-now annotation is acted on and acknowledged in status; suspend stops
+// work and says so; each state change is announced as a Kubernetes Event.
+#[tokio::test]
+async fn reconcile_request_is_acknowledged_and_suspend_is_reported() {
+    let client = support::client().await;
+    let ns = support::namespace(&client, "annotations").await;
+    let _controller = ControllerProcess::start(&ns, None);
+    apply(&ns, ENVIRONMENT);
+    eventually(Duration::from_secs(20), "first status", || async {
+        get_json(&ns, "environment/production")
+            .filter(|e| condition(e, "Stalled").is_some_and(|c| c["status"] == "True"))
+    })
+    .await;
+
+    let (ok, _, err) = support::kubectl(
+        &[
+            "annotate",
+            "-n",
+            &ns,
+            "environment/production",
+            "berth.dev/reconcile-requested=2026-11-28T10:00:00Z",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    eventually(
+        Duration::from_secs(10),
+        "lastHandledReconcileAt",
+        || async {
+            get_json(&ns, "environment/production")
+                .filter(|e| e["status"]["lastHandledReconcileAt"] == "2026-11-28T10:00:00Z")
+        },
+    )
+    .await;
+
+    let (ok, _, err) = support::kubectl(
+        &[
+            "patch",
+            "-n",
+            &ns,
+            "environment/production",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"suspend":true}}"#,
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let suspended = eventually(Duration::from_secs(10), "Suspended", || async {
+        get_json(&ns, "environment/production")
+            .filter(|e| condition(e, "Ready").is_some_and(|c| c["reason"] == "Suspended"))
+    })
+    .await;
+    assert_eq!(
+        suspended["status"]["observedGeneration"],
+        suspended["metadata"]["generation"]
+    );
+    assert_eq!(
+        condition(&suspended, "Stalled").unwrap()["status"],
+        "False",
+        "a suspended object is not stalled"
+    );
+
+    let events = eventually(Duration::from_secs(10), "Events", || async {
+        let (ok, out, _) = support::kubectl(
+            &["get", "events.events.k8s.io", "-n", &ns, "-o", "json"],
+            None,
+        );
+        let list: serde_json::Value = serde_json::from_str(&out).ok()?;
+        let reasons: Vec<String> = list["items"]
+            .as_array()?
+            .iter()
+            .filter_map(|e| e["reason"].as_str().map(String::from))
+            .collect();
+        (ok && reasons.iter().any(|r| r == "ProviderNotConnected")
+            && reasons.iter().any(|r| r == "Suspended"))
+        .then_some(reasons)
+    })
+    .await;
+    assert!(!events.is_empty());
+}

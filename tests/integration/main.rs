@@ -13,3 +13,4 @@ mod estate;
 mod health_scripts;
 mod manifests;
 mod store;
+mod up;

@@ -1,0 +1,41 @@
+//! The README's main job: `berth up` brings up its own control plane and Postgres, installs the
+//! CRDs, runs the controller and applies the Vocilia example; `--check` exits once every example
+//! object has status.
+
+use std::process::Command;
+
+// Protects: a new user's first command works end to end and shows the estate with status.
+#[test]
+fn berth_up_brings_the_example_estate_up() {
+    let port = berth::devstack::free_port().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["up", "--check", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("berth up runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "berth up --check failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("all 17 example objects have status"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("http://127.0.0.1:{port}/health/detailed")),
+        "{stdout}"
+    );
+    for row in [
+        "environment.berth.dev/production",
+        "deployment.berth.dev/backend",
+        "domain.berth.dev/api.vocilia.com",
+        "backuppolicy.berth.dev/vocilia-db",
+    ] {
+        assert!(
+            stdout.contains(row),
+            "kubectl get berth lists {row}:\n{stdout}"
+        );
+    }
+}
