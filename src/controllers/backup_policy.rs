@@ -36,44 +36,37 @@ impl Reconciler for BackupPolicy {
 /// Plan (pure).
 fn plan(spec: &BackupPolicySpec, missing: &[String]) -> (Verdict, SyncResult) {
     if !missing.is_empty() {
-        let message = deps::waiting_for(missing);
-        return (
-            Verdict::Blocked {
-                message: message.clone(),
-            },
-            SyncResult::NotAttempted { message },
-        );
+        return Verdict::blocked(deps::waiting_for(missing));
     }
-    let message = format!(
-        "this berth build has no backup engine yet: no backup was taken on schedule {:?}",
-        spec.schedule
-    );
-    (
-        Verdict::Stalled {
-            reason: reasons::PROVIDER_NOT_CONNECTED,
-            message: message.clone(),
-        },
-        SyncResult::NotAttempted { message },
+    Verdict::stalled(
+        reasons::PROVIDER_NOT_CONNECTED,
+        format!(
+            "this berth build has no backup engine yet: no backup was taken on schedule {:?}",
+            spec.schedule
+        ),
     )
 }
 
 /// Dependency watches: the connection and credentials Secrets, and the Supabase Environment.
 pub(super) fn wire(c: Controller<BackupPolicy>, ctx: &Context) -> Controller<BackupPolicy> {
-    let c = deps::watch_dependency::<_, Environment, _>(c, ctx, |b: &BackupPolicy, env| {
-        b.spec
-            .database
-            .supabase_environment_ref
-            .as_ref()
-            .is_some_and(|r| r.name == env)
-    });
-    deps::watch_config(c, ctx, |b: &BackupPolicy, kind, name| {
-        kind == "Secret"
-            && (b.spec.database.connection_secret_ref.name == name
-                || b.spec
-                    .destination
-                    .s3
-                    .as_ref()
-                    .is_some_and(|s| s.credentials_secret_name == name))
+    let c = deps::watch_refs(
+        c,
+        ctx.watch_api::<Environment>(),
+        |b: &BackupPolicy, env| {
+            b.spec
+                .database
+                .supabase_environment_ref
+                .as_ref()
+                .is_some_and(|r| r.name == env)
+        },
+    );
+    deps::watch_refs(c, deps::secrets(ctx), |b: &BackupPolicy, name| {
+        b.spec.database.connection_secret_ref.name == name
+            || b.spec
+                .destination
+                .s3
+                .as_ref()
+                .is_some_and(|s| s.credentials_secret_name == name)
     })
 }
 

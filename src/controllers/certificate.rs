@@ -42,13 +42,7 @@ impl Reconciler for Certificate {
 /// Plan (pure).
 fn plan(spec: &CertificateSpec, missing: &[String]) -> (Verdict, SyncResult) {
     if !missing.is_empty() {
-        let message = deps::waiting_for(missing);
-        return (
-            Verdict::Blocked {
-                message: message.clone(),
-            },
-            SyncResult::NotAttempted { message },
-        );
+        return Verdict::blocked(deps::waiting_for(missing));
     }
     let message = match (&spec.issuer.acme, &spec.issuer.platform) {
         (Some(acme), _) => format!(
@@ -59,33 +53,31 @@ fn plan(spec: &CertificateSpec, missing: &[String]) -> (Verdict, SyncResult) {
             "this berth build has no {:?} client yet: the platform certificate was not read",
             p.provider
         ),
-        (None, None) => "spec.issuer: set exactly one of acme or platform".into(),
+        (None, None) => {
+            return Verdict::stalled(
+                reasons::INVALID_SPEC,
+                "spec.issuer: set exactly one of acme or platform".into(),
+            );
+        }
     };
-    (
-        Verdict::Stalled {
-            reason: reasons::PROVIDER_NOT_CONNECTED,
-            message: message.clone(),
-        },
-        SyncResult::NotAttempted { message },
-    )
+    Verdict::stalled(reasons::PROVIDER_NOT_CONNECTED, message)
 }
 
 /// Dependency watches: the Environment, the Domain, and the CA bundle Secret.
 pub(super) fn wire(c: Controller<Certificate>, ctx: &Context) -> Controller<Certificate> {
-    let c = deps::watch_dependency::<_, Environment, _>(c, ctx, |x: &Certificate, env| {
+    let c = deps::watch_refs(c, ctx.watch_api::<Environment>(), |x: &Certificate, env| {
         x.spec.environment_ref.name == env
     });
-    let c = deps::watch_dependency::<_, Domain, _>(c, ctx, |x: &Certificate, d| {
+    let c = deps::watch_refs(c, ctx.watch_api::<Domain>(), |x: &Certificate, d| {
         x.spec.domain_ref.as_ref().is_some_and(|r| r.name == d)
     });
-    deps::watch_config(c, ctx, |x: &Certificate, kind, name| {
-        kind == "Secret"
-            && x.spec
-                .issuer
-                .acme
-                .as_ref()
-                .and_then(|a| a.ca_bundle_secret_ref.as_ref())
-                .is_some_and(|r| r.name == name)
+    deps::watch_refs(c, deps::secrets(ctx), |x: &Certificate, name| {
+        x.spec
+            .issuer
+            .acme
+            .as_ref()
+            .and_then(|a| a.ca_bundle_secret_ref.as_ref())
+            .is_some_and(|r| r.name == name)
     })
 }
 

@@ -77,6 +77,31 @@ pub enum SyncResult {
     NotAttempted { message: String },
 }
 
+impl Verdict {
+    /// Waiting for dependencies; nothing was attempted at the provider.
+    #[must_use]
+    pub fn blocked(message: String) -> (Self, SyncResult) {
+        (
+            Self::Blocked {
+                message: message.clone(),
+            },
+            SyncResult::NotAttempted { message },
+        )
+    }
+
+    /// A permanent problem (`reason`) before any provider call.
+    #[must_use]
+    pub fn stalled(reason: &'static str, message: String) -> (Self, SyncResult) {
+        (
+            Self::Stalled {
+                reason,
+                message: message.clone(),
+            },
+            SyncResult::NotAttempted { message },
+        )
+    }
+}
+
 /// The desired state of one condition (no timestamps yet).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Desired {

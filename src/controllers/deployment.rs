@@ -47,44 +47,32 @@ fn plan(
     env: Option<&EnvironmentSpec>,
     missing: &[String],
 ) -> (Verdict, SyncResult) {
-    let blocked = |message: String| {
-        (
-            Verdict::Blocked {
-                message: message.clone(),
-            },
-            SyncResult::NotAttempted { message },
-        )
-    };
     let Some(env) = env.filter(|_| missing.is_empty()) else {
-        return blocked(deps::waiting_for(missing));
+        return Verdict::blocked(deps::waiting_for(missing));
     };
     let bound = match platform(spec) {
         "Railway" => env.providers.railway.is_some(),
         _ => env.providers.vercel.is_some(),
     };
     if !bound {
-        return blocked(format!(
+        return Verdict::blocked(format!(
             "waiting for Environment {} to bind spec.providers.{} (spec.service needs it)",
             spec.environment_ref.name,
             platform(spec).to_lowercase()
         ));
     }
-    let message = format!(
-        "this berth build has no {} client yet: revision was not deployed",
-        platform(spec)
-    );
-    (
-        Verdict::Stalled {
-            reason: reasons::PROVIDER_NOT_CONNECTED,
-            message: message.clone(),
-        },
-        SyncResult::NotAttempted { message },
+    Verdict::stalled(
+        reasons::PROVIDER_NOT_CONNECTED,
+        format!(
+            "this berth build has no {} client yet: revision was not deployed",
+            platform(spec)
+        ),
     )
 }
 
 /// Dependency watches: the Environment.
 pub(super) fn wire(c: Controller<Deployment>, ctx: &Context) -> Controller<Deployment> {
-    deps::watch_dependency::<_, Environment, _>(c, ctx, |d: &Deployment, env| {
+    deps::watch_refs(c, ctx.watch_api::<Environment>(), |d: &Deployment, env| {
         d.spec.environment_ref.name == env
     })
 }

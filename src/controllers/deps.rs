@@ -155,12 +155,12 @@ where
         .collect()
 }
 
-/// Adds a metadata-only watch on Secrets and ConfigMaps in all namespaces, re-queueing the
-/// objects of kind `K` for which `refers(object, kind, name)` is true. Metadata only: berth never
-/// caches secret values.
-pub fn watch_config<K, F>(
+/// Adds a watch on `D` (a berth kind, or `PartialObjectMeta` of Secrets and ConfigMaps, so that
+/// berth never caches secret values), re-queueing the objects of kind `K` in the same namespace
+/// for which `refers(object, name of the changed D)` is true.
+pub fn watch_refs<K, D, F>(
     c: kube::runtime::Controller<K>,
-    ctx: &super::Context,
+    api: Api<D>,
     refers: F,
 ) -> kube::runtime::Controller<K>
 where
@@ -171,69 +171,26 @@ where
         + Send
         + Sync
         + 'static,
-    F: Fn(&K, &str, &str) -> bool + Clone + Send + Sync + 'static,
+    D: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+    F: Fn(&K, &str) -> bool + Send + Sync + 'static,
 {
-    use futures::StreamExt as _;
     use kube::runtime::{WatchStreamExt as _, watcher};
     let store = c.store();
-    let (s2, r2) = (store.clone(), refers.clone());
-    let secrets = watcher(
-        ctx.watch_api::<PartialObjectMeta<Secret>>(),
-        watcher::Config::default().any_semantic(),
-    )
-    .touched_objects()
-    .boxed();
-    let maps = watcher(
-        ctx.watch_api::<PartialObjectMeta<ConfigMap>>(),
-        watcher::Config::default().any_semantic(),
-    )
-    .touched_objects()
-    .boxed();
-    c.watches_stream(secrets, move |s: PartialObjectMeta<Secret>| {
-        let name = s.metadata.name.clone().unwrap_or_default();
-        dependents(&store, s.metadata.namespace.as_deref(), |k| {
-            refers(k, "Secret", &name)
-        })
-    })
-    .watches_stream(maps, move |m: PartialObjectMeta<ConfigMap>| {
-        let name = m.metadata.name.clone().unwrap_or_default();
-        dependents(&s2, m.metadata.namespace.as_deref(), |k| {
-            r2(k, "ConfigMap", &name)
-        })
+    let changes = watcher(api, watcher::Config::default().any_semantic()).touched_objects();
+    c.watches_stream(changes, move |d: D| {
+        let name = d.meta().name.clone().unwrap_or_default();
+        dependents(&store, d.meta().namespace.as_deref(), |k| refers(k, &name))
     })
 }
 
-/// Adds a watch on berth kind `D`, re-queueing the objects of kind `K` in the same namespace
-/// for which `refers(object, name of D)` is true.
-pub fn watch_dependency<K, D, F>(
-    c: kube::runtime::Controller<K>,
-    ctx: &super::Context,
-    refers: F,
-) -> kube::runtime::Controller<K>
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-    D: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-    F: Fn(&K, &str) -> bool + Send + Sync + 'static,
-{
-    let store = c.store();
-    c.watches(
-        ctx.watch_api::<D>(),
-        kube::runtime::watcher::Config::default().any_semantic(),
-        move |d: D| {
-            let name = d.meta().name.clone().unwrap_or_default();
-            dependents(&store, d.meta().namespace.as_deref(), |k| refers(k, &name))
-        },
-    )
+/// Metadata-only Secrets, for [`watch_refs`].
+#[must_use]
+pub fn secrets(ctx: &super::Context) -> Api<PartialObjectMeta<Secret>> {
+    ctx.watch_api()
+}
+
+/// Metadata-only ConfigMaps, for [`watch_refs`].
+#[must_use]
+pub fn config_maps(ctx: &super::Context) -> Api<PartialObjectMeta<ConfigMap>> {
+    ctx.watch_api()
 }

@@ -47,34 +47,22 @@ fn plan(
     env: Option<&EnvironmentSpec>,
     missing: &[String],
 ) -> (Verdict, SyncResult) {
-    let blocked = |message: String| {
-        (
-            Verdict::Blocked {
-                message: message.clone(),
-            },
-            SyncResult::NotAttempted { message },
-        )
-    };
     if !missing.is_empty() {
-        return blocked(deps::waiting_for(missing));
+        return Verdict::blocked(deps::waiting_for(missing));
     }
     let Some(dns) = env.and_then(|e| e.providers.dns.as_ref()) else {
-        return blocked(format!(
+        return Verdict::blocked(format!(
             "waiting for Environment {} to bind spec.providers.dns",
             spec.environment_ref.name
         ));
     };
     if !in_zone(&spec.hostname, &dns.zone) {
-        let message = format!(
-            "spec.hostname {} is outside zone {} of Environment {}",
-            spec.hostname, dns.zone, spec.environment_ref.name
-        );
-        return (
-            Verdict::Stalled {
-                reason: reasons::INVALID_SPEC,
-                message: message.clone(),
-            },
-            SyncResult::NotAttempted { message },
+        return Verdict::stalled(
+            reasons::INVALID_SPEC,
+            format!(
+                "spec.hostname {} is outside zone {} of Environment {}",
+                spec.hostname, dns.zone, spec.environment_ref.name
+            ),
         );
     }
     let provider = if dns.powerdns.is_some() {
@@ -82,25 +70,21 @@ fn plan(
     } else {
         "Cloudflare"
     };
-    let message = format!(
-        "this berth build has no {provider} client yet: no record was written for {}",
-        spec.hostname
-    );
-    (
-        Verdict::Stalled {
-            reason: reasons::PROVIDER_NOT_CONNECTED,
-            message: message.clone(),
-        },
-        SyncResult::NotAttempted { message },
+    Verdict::stalled(
+        reasons::PROVIDER_NOT_CONNECTED,
+        format!(
+            "this berth build has no {provider} client yet: no record was written for {}",
+            spec.hostname
+        ),
     )
 }
 
 /// Dependency watches: the Environment and the target Deployment.
 pub(super) fn wire(c: Controller<Domain>, ctx: &Context) -> Controller<Domain> {
-    let c = deps::watch_dependency::<_, Environment, _>(c, ctx, |d: &Domain, env| {
+    let c = deps::watch_refs(c, ctx.watch_api::<Environment>(), |d: &Domain, env| {
         d.spec.environment_ref.name == env
     });
-    deps::watch_dependency::<_, Deployment, _>(c, ctx, |d: &Domain, dep| {
+    deps::watch_refs(c, ctx.watch_api::<Deployment>(), |d: &Domain, dep| {
         d.spec
             .target
             .deployment_ref

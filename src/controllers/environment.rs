@@ -89,13 +89,7 @@ fn bound_providers(spec: &EnvironmentSpec) -> Vec<&'static str> {
 /// Plan (pure): what the conditions say.
 fn plan(spec: &EnvironmentSpec, missing: &[String]) -> (Verdict, SyncResult) {
     if !missing.is_empty() {
-        let message = deps::waiting_for(missing);
-        return (
-            Verdict::Blocked {
-                message: message.clone(),
-            },
-            SyncResult::NotAttempted { message },
-        );
+        return Verdict::blocked(deps::waiting_for(missing));
     }
     let providers = bound_providers(spec);
     if providers.is_empty() {
@@ -106,29 +100,27 @@ fn plan(spec: &EnvironmentSpec, missing: &[String]) -> (Verdict, SyncResult) {
             SyncResult::Succeeded,
         );
     }
-    let message = format!(
-        "this berth build has no client for {} yet: credentials are present but unverified, and no variable was written",
-        providers.join(", ")
-    );
-    (
-        Verdict::Stalled {
-            reason: reasons::PROVIDER_NOT_CONNECTED,
-            message: message.clone(),
-        },
-        SyncResult::NotAttempted { message },
+    Verdict::stalled(
+        reasons::PROVIDER_NOT_CONNECTED,
+        format!(
+            "this berth build has no client for {} yet: credentials are present but unverified, and no variable was written",
+            providers.join(", ")
+        ),
     )
 }
 
 /// Dependency watches: Secrets and ConfigMaps the environment reads.
 pub(super) fn wire(c: Controller<Environment>, ctx: &Context) -> Controller<Environment> {
-    deps::watch_config(c, ctx, |env: &Environment, kind, name| match kind {
-        "Secret" => secret_refs(&env.spec).any(|r| r.name == name),
-        _ => env.spec.variables.iter().any(|v| {
+    let c = deps::watch_refs(c, deps::secrets(ctx), |env: &Environment, name| {
+        secret_refs(&env.spec).any(|r| r.name == name)
+    });
+    deps::watch_refs(c, deps::config_maps(ctx), |env: &Environment, name| {
+        env.spec.variables.iter().any(|v| {
             v.value_from
                 .as_ref()
                 .and_then(|f| f.config_map_key_ref.as_ref())
                 .is_some_and(|r| r.name == name)
-        }),
+        })
     })
 }
 
