@@ -1,5 +1,5 @@
 //! The Vocilia example estate under a running controller: everything gets status fast, the
-//! conditions are honest, and kstatus and the Argo CD scripts read them as intended.
+//! conditions are honest, and kstatus and the Argo CD health script read them as intended.
 
 use std::time::{Duration, Instant};
 

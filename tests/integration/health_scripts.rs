@@ -1,10 +1,10 @@
-//! The Argo CD health scripts in `manifests/argocd/` and kstatus (the library behind Flux health
-//! checks and `kpt live status`) read berth's status the same way.
+//! The Argo CD health script `manifests/argocd/health.lua` and kstatus (the library behind Flux
+//! health checks and `kpt live status`) read berth's status the same way.
 //!
-//! The Lua scripts run in a real `lua5.4` over status objects built here; the same objects go
-//! through `tests/kstatus`, a small Go program around `sigs.k8s.io/cli-utils`' `status.Compute`,
-//! built once per run. The ConfigMap patch that installs the scripts in Argo CD is checked to
-//! embed the `.lua` files byte for byte.
+//! The Lua script runs in a real `lua5.4` over status objects of every kind built here; the same
+//! objects go through `tests/kstatus`, a small Go program around `sigs.k8s.io/cli-utils`'
+//! `status.Compute`, built once per run. The ConfigMap patch that installs the script in Argo CD,
+//! once per kind, is checked to embed `health.lua` byte for byte under every kind's key.
 
 // Test helpers panic on purpose; clippy's allow-*-in-tests covers only `#[test]` functions.
 
@@ -34,12 +34,13 @@ fn argocd_dir() -> PathBuf {
     repo().join("manifests/argocd")
 }
 
-fn script_path(kind: &str) -> PathBuf {
-    argocd_dir().join(format!("berth.dev_{kind}.lua"))
+/// The one health script, for every kind: Argo CD installs it once per kind.
+fn script_path() -> PathBuf {
+    argocd_dir().join("health.lua")
 }
 
-fn script(kind: &str) -> String {
-    std::fs::read_to_string(script_path(kind)).expect("health script exists")
+fn script() -> String {
+    std::fs::read_to_string(script_path()).expect("manifests/argocd/health.lua exists")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -91,10 +92,11 @@ fn lua_binary() -> String {
     std::env::var("LUA").unwrap_or_else(|_| "lua5.4".into())
 }
 
-/// Runs the health script of `obj`'s kind on `obj`; returns (status, message).
+/// Runs the health script on `obj`, as Argo CD runs it under `obj`'s kind; returns (status,
+/// message).
 pub(crate) fn argo_health(obj: &Value) -> (String, String) {
     let kind = obj["kind"].as_str().expect("kind");
-    let path = script_path(kind);
+    let path = script_path();
     let driver = format!(
         "obj = {}\nlocal chunk = assert(loadfile({}))\nlocal r = chunk()\nprint(r.status .. \"\\t\" .. (r.message or \"\"))\n",
         lua_literal(obj),
@@ -341,9 +343,9 @@ fn generic_cases(kind: &str) -> Vec<Case> {
     ]
 }
 
-// Protects: every kind's Argo CD health script reads kstatus-style status as documented (no
-// status and stale generations are Progressing, Stalled is Degraded with its message, Ready is
-// Healthy, spec.suspend is Suspended).
+// Protects: for every kind, the Argo CD health script reads kstatus-style status as documented
+// (no status and stale generations are Progressing, Stalled is Degraded with its message, Ready
+// is Healthy, spec.suspend is Suspended).
 #[test]
 fn health_scripts_read_generic_status_for_every_kind() {
     let mut failures = Vec::new();
@@ -678,17 +680,19 @@ spec:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Installing the scripts: the argocd-cm patch embeds them verbatim.
+// Installing the script: the argocd-cm patch embeds health.lua verbatim, once per kind.
 
 const PATCH_HEADER: &str = "\
-# Installs berth's Argo CD health checks: one `resource.customizations.health.<group>_<Kind>` key
-# per berth kind, each holding the berth.dev_<Kind>.lua script beside this file, byte for byte.
+# Installs berth's Argo CD health check. Argo CD looks a script up by group and kind, so this
+# patch has one `resource.customizations.health.<group>_<Kind>` key per berth kind, and every
+# key holds the same script, health.lua beside this file, byte for byte (it branches on
+# obj.kind). Install with
 #
-#   kubectl -n argocd patch configmap argocd-cm --type merge --patch-file argocd-cm-patch.yaml
+#   kubectl -n argocd patch configmap argocd-cm --type merge --patch-file manifests/argocd/argocd-cm-patch.yaml
 #
 # or, in a kustomization that installs Argo CD, list this file under `patches:`.
 #
-# Do not edit the scripts here: edit the .lua files and run
+# Generated: do not edit the script here. Edit health.lua and run
 #   BERTH_BLESS=1 cargo test --test integration health_scripts
 # which rewrites this file; the same test fails if the two ever differ.
 apiVersion: v1
@@ -702,13 +706,16 @@ metadata:
 data:
 ";
 
+fn health_key(kind: &str) -> String {
+    format!("resource.customizations.health.berth.dev_{kind}")
+}
+
 fn render_patch() -> String {
+    let script = script();
     let mut out = String::from(PATCH_HEADER);
     for kind in KINDS {
-        out.push_str(&format!(
-            "  resource.customizations.health.berth.dev_{kind}: |\n"
-        ));
-        for line in script(kind).lines() {
+        out.push_str(&format!("  {}: |\n", health_key(kind)));
+        for line in script.lines() {
             if line.is_empty() {
                 out.push('\n');
             } else {
@@ -721,9 +728,30 @@ fn render_patch() -> String {
     out
 }
 
-// Protects: the patch users apply installs exactly the scripts the tests above exercise.
+/// The kinds the checked-in CRDs in `crds/` define, sorted.
+fn crd_kinds() -> Vec<String> {
+    let mut kinds: Vec<String> = std::fs::read_dir(repo().join("crds"))
+        .expect("crds/ exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("read CRD");
+            let crd: Value = serde_yaml::from_str(&text).expect("CRD is YAML");
+            assert_eq!(crd["spec"]["group"], "berth.dev", "{}", p.display());
+            crd["spec"]["names"]["kind"]
+                .as_str()
+                .expect("spec.names.kind")
+                .to_string()
+        })
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+// Protects: the patch users apply installs exactly the script the tests above exercise, under
+// every kind's key.
 #[test]
-fn argocd_cm_patch_embeds_the_scripts_byte_for_byte() {
+fn argocd_cm_patch_embeds_the_script_byte_for_byte() {
     let path = argocd_dir().join("argocd-cm-patch.yaml");
     let rendered = render_patch();
     if std::env::var_os("BERTH_BLESS").is_some() {
@@ -732,67 +760,35 @@ fn argocd_cm_patch_embeds_the_scripts_byte_for_byte() {
     let on_disk = std::fs::read_to_string(&path).expect("argocd-cm-patch.yaml exists");
     assert!(
         on_disk == rendered,
-        "manifests/argocd/argocd-cm-patch.yaml differs from the .lua files: run `BERTH_BLESS=1 cargo test --test integration health_scripts`"
+        "manifests/argocd/argocd-cm-patch.yaml differs from health.lua: run `BERTH_BLESS=1 cargo test --test integration health_scripts`"
     );
-    // Independently of the renderer: what a YAML parser reads back is each file, exactly.
+}
+
+// Protects: every kind in crds/ gets the health script in Argo CD, and the patch has no stray
+// key: what a YAML parser reads back under each kind's key is health.lua, exactly.
+#[test]
+fn argocd_cm_patch_has_the_script_for_every_crd_kind() {
+    let kinds = crd_kinds();
+    assert_eq!(
+        kinds,
+        KINDS.map(String::from).to_vec(),
+        "the cases above cover every kind"
+    );
+    let path = argocd_dir().join("argocd-cm-patch.yaml");
+    let on_disk = std::fs::read_to_string(&path).expect("argocd-cm-patch.yaml exists");
     let cm: Value = serde_yaml::from_str(&on_disk).expect("patch is YAML");
     let data = cm["data"].as_object().expect("data");
+    let mut keys: Vec<&String> = data.keys().collect();
+    keys.sort();
+    let want: Vec<String> = kinds.iter().map(|k| health_key(k)).collect();
     assert_eq!(
-        data.len(),
-        KINDS.len(),
-        "one key per kind: {:?}",
-        data.keys()
+        keys,
+        want.iter().collect::<Vec<_>>(),
+        "one key per CRD kind"
     );
-    for kind in KINDS {
-        let key = format!("resource.customizations.health.berth.dev_{kind}");
-        let embedded = data[&key].as_str().expect("script is a string");
-        assert!(
-            embedded == script(kind),
-            "{key} differs from berth.dev_{kind}.lua"
-        );
-    }
-}
-
-// Protects: there is a script for every kind the CRDs define, and no stray one.
-#[test]
-fn a_health_script_exists_for_every_crd_kind() {
-    let mut crd_kinds: Vec<String> = berth::api::crds()
-        .into_iter()
-        .map(|(_, crd)| {
-            assert_eq!(crd.spec.group, "berth.dev");
-            crd.spec.names.kind
-        })
-        .collect();
-    crd_kinds.sort();
-    assert_eq!(crd_kinds, KINDS.map(String::from).to_vec());
-    let mut scripts: Vec<String> = std::fs::read_dir(argocd_dir())
-        .expect("manifests/argocd")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter_map(|n| {
-            n.strip_prefix("berth.dev_")
-                .and_then(|n| n.strip_suffix(".lua"))
-                .map(String::from)
-        })
-        .collect();
-    scripts.sort();
-    assert_eq!(scripts, crd_kinds);
-}
-
-// Protects: the shared part of the five scripts cannot drift apart (Argo needs each standalone).
-#[test]
-fn health_scripts_share_one_common_block() {
-    let block = |kind: &str| {
-        let s = script(kind);
-        let start = s.find("-- BEGIN berth common").expect("BEGIN marker");
-        let end = s.find("-- END berth common").expect("END marker");
-        s[start..end].to_string()
-    };
-    let first = block(KINDS[0]);
-    for kind in &KINDS[1..] {
-        assert!(
-            block(kind) == first,
-            "the common block of berth.dev_{kind}.lua differs from berth.dev_{}.lua",
-            KINDS[0]
-        );
+    let script = script();
+    for key in &want {
+        let embedded = data[key].as_str().expect("script is a string");
+        assert!(embedded == script, "{key} differs from health.lua");
     }
 }
