@@ -16,6 +16,7 @@ pub mod devstack;
 pub mod http;
 pub mod jobs;
 pub mod leader;
+pub mod providers;
 pub mod run;
 pub mod store;
 pub mod yaml;

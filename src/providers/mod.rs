@@ -1,0 +1,3 @@
+//! The hosting, DNS and database providers berth drives: their API models and clients.
+
+pub mod models;
