@@ -183,3 +183,32 @@ fn op(provider: &str, operation: &str) -> OpLabels {
         operation: operation.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The names and labels dashboards rely on, as Prometheus text.
+    #[test]
+    fn metrics_encode_with_provider_operation_and_outcome() {
+        let m = HttpMetrics::default();
+        let mut registry = Registry::default();
+        m.register(&mut registry);
+        m.attempt("powerdns", "patch rrsets", "ok", 0.01);
+        m.retry("powerdns", "get zone");
+        m.throttled("powerdns", "budget");
+        m.circuit_state("powerdns", 2);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        for line in [
+            r#"berth_provider_requests_total{provider="powerdns",operation="patch rrsets",outcome="ok"} 1"#,
+            r#"berth_provider_retries_total{provider="powerdns",operation="get zone"} 1"#,
+            r#"berth_provider_throttled_total{provider="powerdns",reason="budget"} 1"#,
+            r#"berth_provider_circuit_state{provider="powerdns"} 2"#,
+            "berth_provider_request_duration_seconds_bucket",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+        assert_eq!(m.sent("powerdns", "patch rrsets"), 1);
+    }
+}
