@@ -1,5 +1,6 @@
 //! The PowerDNS client against a real PowerDNS Authoritative (gsqlite3) on loopback, checked
-//! through real DNS answers. One server for the run; each test works in a zone of its own.
+//! through real DNS answers. One server for the run; each test works in a zone of its own and
+//! holds the server's `exclusive()` guard, because gsqlite3 fails concurrent writes with 500s.
 
 use std::{net::Ipv4Addr, sync::Arc, sync::OnceLock};
 
@@ -62,6 +63,7 @@ fn a(name: &str, ttl: u32, ips: &[&str], comment: Option<&str>) -> RecordSet {
 // then sees each of them.
 #[tokio::test]
 async fn powerdns_batch_of_50_records_is_one_patch_and_answers_in_real_dns() {
+    let _serial = server().exclusive().await;
     let (pdns, metrics) = client();
     let z = zone("batch");
     assert_eq!(pdns.ensure_zone(&z).await.unwrap(), Ensured::Created);
@@ -137,6 +139,7 @@ async fn powerdns_batch_of_50_records_is_one_patch_and_answers_in_real_dns() {
 // REPLACE changes what DNS answers, DELETE removes it, and the ownership comment round-trips.
 #[tokio::test]
 async fn powerdns_replace_and_delete_change_real_answers_and_comments_round_trip() {
+    let _serial = server().exclusive().await;
     let (pdns, metrics) = client();
     let z = zone("replace");
     pdns.ensure_zone(&z).await.unwrap();
@@ -209,6 +212,7 @@ async fn powerdns_replace_and_delete_change_real_answers_and_comments_round_trip
 // never shows in it.
 #[tokio::test]
 async fn powerdns_wrong_api_key_is_permanent_credentials_rejected_and_not_retried() {
+    let _serial = server().exclusive().await;
     let s = server();
     let metrics = Arc::new(HttpMetrics::default());
     let wrong = "wrong-key-5f1e0c9a7b";
@@ -237,6 +241,7 @@ async fn powerdns_wrong_api_key_is_permanent_credentials_rejected_and_not_retrie
 // An unknown zone is a typed not-found, for reads and for writes.
 #[tokio::test]
 async fn powerdns_unknown_zone_is_not_found() {
+    let _serial = server().exclusive().await;
     let (pdns, metrics) = client();
     let z = zone("missing");
     let err = pdns.list_records(&z).await.unwrap_err();
@@ -265,6 +270,7 @@ async fn powerdns_unknown_zone_is_not_found() {
 // PowerDNS's 422 comes back as permanent invalid input carrying the server's own words.
 #[tokio::test]
 async fn powerdns_out_of_zone_name_is_invalid_with_the_servers_message() {
+    let _serial = server().exclusive().await;
     let (pdns, _) = client();
     let z = zone("invalid");
     pdns.ensure_zone(&z).await.unwrap();
