@@ -232,6 +232,7 @@ impl ProviderHttp {
                 }
                 Err(e) => (e, None),
             };
+            // A 429 speaks for the whole account: pause every clone, not just this call.
             if let (Some(wait), Error::RateLimited { .. }) = (hint, &error) {
                 lock(&i.budget).hold_until(Instant::now() + wait);
             }
@@ -240,6 +241,7 @@ impl ProviderHttp {
                 return Err(error);
             }
             let delay = match hint {
+                // Too long to sleep in a reconcile: the caller requeues with the wait instead.
                 Some(wait) if wait > i.retry.max_retry_after => return Err(error),
                 Some(wait) => {
                     i.metrics.throttled(&i.label, "retry_after");
