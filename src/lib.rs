@@ -5,9 +5,10 @@
 //! - [`api`]: the custom resources (`berth.dev/v1alpha1`).
 //! - [`controllers`]: one reconciler a kind plus the shared runtime (status, backoff, finalizers).
 //! - [`http`]: health, metrics and the admin API, served by the same process.
+//! - [`providers`]: provider clients behind capability traits, over one HTTP layer.
 //! - [`store`]: the Postgres history store (sqlx, `migrations/`).
 //! - [`leader`]: Lease-based leader election; only the leader reconciles.
-//! - [`devstack`]: a local control plane and Postgres for tests and `berth up`.
+//! - [`devstack`]: a local control plane, Postgres and PowerDNS for tests and `berth up`.
 
 pub mod api;
 pub mod controllers;

@@ -1,6 +1,6 @@
 //! A local stack on loopback: a real kube-apiserver + etcd (built from the Kubernetes Go modules
-//! by `tests/envtest/build.sh`) and a throwaway Postgres. Used by the integration tests and by
-//! `berth up`.
+//! by `tests/envtest/build.sh`), a throwaway Postgres and a throwaway PowerDNS. Used by the
+//! integration tests and by `berth up`.
 //!
 //! Every process is started under a small shell watchdog that holds a pipe to this process: when
 //! this process exits, however it exits, the pipe closes and the watchdog stops the child and
@@ -8,11 +8,13 @@
 
 mod controlplane;
 mod postgres;
+mod powerdns;
 mod process;
 pub mod up;
 
 pub use controlplane::{ControlPlane, User};
 pub use postgres::Postgres;
+pub use powerdns::PowerDns;
 pub use process::Supervised;
 
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! Integration tests against a real kube-apiserver + etcd and a real Postgres, started once for
-//! the whole run (see `support`).
+//! the whole run (see `support`), a real PowerDNS (see `powerdns`), and provider HTTP behaviour
+//! against misbehaving local servers (see `provider_http`).
 
 // Test helpers fail loudly: a panic with a message is the right outcome of a broken fixture.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -12,5 +13,7 @@ mod crds;
 mod estate;
 mod health_scripts;
 mod manifests;
+mod powerdns;
+mod provider_http;
 mod store;
 mod up;

@@ -1,0 +1,322 @@
+//! PowerDNS Authoritative over its HTTP API (`/api/v1`, `X-API-Key`).
+//!
+//! A batch of changes is one `PATCH` of the zone (PowerDNS applies it as one transaction);
+//! that PATCH is declarative per (name, type), so the HTTP layer may retry it. Creating a
+//! zone is a `POST` (not retried) whose 409 means "already exists". Names go out canonical,
+//! with a trailing dot; TXT values are quoted and escaped here and unquoted on the way back;
+//! berth's ownership marker is the rrset's comment (account `berth`).
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Change, DnsRecords, Ensured, RecordSet, RecordType, fqdn};
+use crate::providers::{
+    Error, Result,
+    http::{Auth, Call, HttpConfig, HttpMetrics, ProviderHttp, Secret},
+};
+
+/// The provider's display name, used in errors and (lower-cased) in metrics.
+pub const PROVIDER: &str = "PowerDNS";
+
+/// The account written on berth's rrset comments.
+const COMMENT_ACCOUNT: &str = "berth";
+
+/// A PowerDNS Authoritative server.
+#[derive(Clone, Debug)]
+pub struct PowerDns {
+    http: ProviderHttp,
+    server_id: String,
+    nameservers: Vec<String>,
+}
+
+impl PowerDns {
+    /// A client over an existing HTTP layer; new zones get `nameservers` (may be empty).
+    #[must_use]
+    pub fn new(http: ProviderHttp, nameservers: Vec<String>) -> Self {
+        Self {
+            http,
+            server_id: "localhost".into(),
+            nameservers: nameservers.iter().map(|n| fqdn(n)).collect(),
+        }
+    }
+
+    /// A client for the API at `api_url` (e.g. `http://127.0.0.1:8081`) with default policy.
+    pub fn connect(api_url: &str, api_key: Secret, metrics: Arc<HttpMetrics>) -> Result<Self> {
+        let config = HttpConfig::new(PROVIDER, api_url, Auth::ApiKey(api_key));
+        Ok(Self::new(ProviderHttp::new(config, metrics)?, Vec::new()))
+    }
+
+    /// The HTTP layer (for its circuit state and metrics).
+    #[must_use]
+    pub fn http(&self) -> &ProviderHttp {
+        &self.http
+    }
+
+    /// Deletes `zone`; an absent zone is success. Returns whether there was one to delete.
+    pub async fn ensure_zone_absent(&self, zone: &str) -> Result<bool> {
+        let call = Call::delete("delete zone", self.zone_path(zone));
+        match self.http.send(call).await {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn zones_path(&self) -> String {
+        format!("/api/v1/servers/{}/zones", self.server_id)
+    }
+
+    fn zone_path(&self, zone: &str) -> String {
+        format!("{}/{}", self.zones_path(), fqdn(zone))
+    }
+}
+
+#[async_trait::async_trait]
+impl DnsRecords for PowerDns {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    async fn ensure_zone(&self, zone: &str) -> Result<Ensured> {
+        let body = json!({
+            "name": fqdn(zone),
+            "kind": "Native",
+            "nameservers": self.nameservers,
+        });
+        let call = Call::post("create zone", self.zones_path())
+            .query("rrsets", "false")
+            .json(&body);
+        match self.http.send(call).await {
+            Ok(_) => {
+                tracing::info!(zone, "created zone");
+                Ok(Ensured::Created)
+            }
+            Err(Error::Conflict { .. }) => {
+                tracing::debug!(zone, "zone already exists");
+                Ok(Ensured::Existed)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_records(&self, zone: &str) -> Result<Vec<RecordSet>> {
+        let zone: WireZone = self
+            .http
+            .json(Call::get("get zone", self.zone_path(zone)))
+            .await?;
+        Ok(zone.rrsets.into_iter().map(WireRrset::into_set).collect())
+    }
+
+    async fn apply(&self, zone: &str, changes: &[Change]) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let rrsets: Vec<Value> = changes.iter().map(wire_change).collect();
+        // REPLACE/DELETE are declarative per (name, type): repeating the PATCH is harmless.
+        let call = Call::new(Method::PATCH, "patch rrsets", self.zone_path(zone), true)
+            .json(&json!({ "rrsets": rrsets }));
+        self.http.send(call).await?;
+        Ok(())
+    }
+}
+
+fn wire_change(change: &Change) -> Value {
+    match change {
+        Change::Replace(set) => {
+            let records: Vec<Value> = set
+                .records
+                .iter()
+                .map(|r| json!({ "content": encode(&set.rtype, r), "disabled": false }))
+                .collect();
+            let mut rrset = json!({
+                "name": fqdn(&set.name),
+                "type": set.rtype.as_str(),
+                "ttl": set.ttl,
+                "changetype": "REPLACE",
+                "records": records,
+            });
+            if let Some(comment) = &set.comment {
+                rrset["comments"] = json!([{ "content": comment, "account": COMMENT_ACCOUNT }]);
+            }
+            rrset
+        }
+        Change::Delete { name, rtype } => json!({
+            "name": fqdn(name),
+            "type": rtype.as_str(),
+            "changetype": "DELETE",
+        }),
+    }
+}
+
+/// A value as PowerDNS wants it in zone-file form.
+fn encode(rtype: &RecordType, value: &str) -> String {
+    match rtype {
+        RecordType::Txt => quote_txt(value),
+        t if t.holds_hostname() => fqdn(value),
+        _ => value.to_owned(),
+    }
+}
+
+/// TXT text as one or more quoted character-strings of at most 255 bytes each.
+#[must_use]
+pub fn quote_txt(text: &str) -> String {
+    let mut chunks: Vec<String> = vec![String::new()];
+    for c in text.chars() {
+        if chunks.last().is_some_and(|s| s.len() + c.len_utf8() > 255) {
+            chunks.push(String::new());
+        }
+        if let Some(last) = chunks.last_mut() {
+            last.push(c);
+        }
+    }
+    chunks
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The text of zone-file TXT content: quoted strings concatenated, escapes resolved
+/// (`\"`, `\\`, `\DDD`). Unquoted input is returned as it is.
+#[must_use]
+pub fn unquote_txt(content: &str) -> String {
+    if !content.trim_start().starts_with('"') {
+        return content.to_owned();
+    }
+    let mut out = Vec::new();
+    let mut bytes = content.bytes().peekable();
+    let mut inside = false;
+    while let Some(b) = bytes.next() {
+        match (inside, b) {
+            (_, b'"') => inside = !inside,
+            (true, b'\\') => {
+                let digits: Vec<u8> = std::iter::from_fn(|| bytes.next_if(u8::is_ascii_digit))
+                    .take(3)
+                    .collect();
+                if digits.len() == 3 {
+                    let n = digits
+                        .iter()
+                        .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+                    out.push(u8::try_from(n).unwrap_or(b'?'));
+                } else if !digits.is_empty() {
+                    out.extend_from_slice(&digits);
+                } else if let Some(next) = bytes.next() {
+                    out.push(next);
+                }
+            }
+            (true, b) => out.push(b),
+            (false, _) => {}
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[derive(Deserialize)]
+struct WireZone {
+    #[serde(default)]
+    rrsets: Vec<WireRrset>,
+}
+
+#[derive(Deserialize)]
+struct WireRrset {
+    name: String,
+    #[serde(rename = "type")]
+    rtype: String,
+    #[serde(default)]
+    ttl: u32,
+    #[serde(default)]
+    records: Vec<WireRecord>,
+    #[serde(default)]
+    comments: Vec<WireComment>,
+}
+
+#[derive(Deserialize)]
+struct WireRecord {
+    content: String,
+    #[serde(default)]
+    disabled: bool,
+}
+
+#[derive(Deserialize)]
+struct WireComment {
+    content: String,
+}
+
+impl WireRrset {
+    fn into_set(self) -> RecordSet {
+        let rtype = RecordType::parse(&self.rtype);
+        let records = self
+            .records
+            .into_iter()
+            .filter(|r| !r.disabled)
+            .map(|r| match rtype {
+                RecordType::Txt => unquote_txt(&r.content),
+                _ => r.content,
+            })
+            .collect();
+        RecordSet {
+            name: self.name,
+            rtype,
+            ttl: self.ttl,
+            records,
+            comment: self.comments.into_iter().next().map(|c| c.content),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // TXT values survive the round trip through zone-file quoting, long ones split at 255.
+    #[test]
+    fn txt_quoting_round_trips() {
+        for text in ["hello", "v=spf1 -all", "say \"hi\" \\ bye", "é ünïcode", ""] {
+            assert_eq!(unquote_txt(&quote_txt(text)), text, "{text}");
+        }
+        let long = "x".repeat(600);
+        let quoted = quote_txt(&long);
+        assert_eq!(quoted.matches("\" \"").count(), 2, "three strings");
+        assert_eq!(unquote_txt(&quoted), long);
+        assert_eq!(unquote_txt("\"a\\065b\""), "aAb");
+        assert_eq!(quote_txt("a\"b"), "\"a\\\"b\"");
+    }
+
+    // One PATCH body: canonical names, quoted TXT, dotted CNAME, comments only when given.
+    #[test]
+    fn changes_become_powerdns_rrsets() {
+        let replace = wire_change(&Change::Replace(RecordSet {
+            name: "Www.Example.test".into(),
+            rtype: RecordType::Cname,
+            ttl: 60,
+            records: vec!["target.example.net".into()],
+            comment: Some("owner=berth".into()),
+        }));
+        assert_eq!(
+            replace,
+            json!({"name": "www.example.test.", "type": "CNAME", "ttl": 60, "changetype": "REPLACE",
+                   "records": [{"content": "target.example.net.", "disabled": false}],
+                   "comments": [{"content": "owner=berth", "account": "berth"}]})
+        );
+        let txt = wire_change(&Change::Replace(RecordSet {
+            name: "t.example.test.".into(),
+            rtype: RecordType::Txt,
+            ttl: 60,
+            records: vec!["hello".into()],
+            comment: None,
+        }));
+        assert_eq!(txt["records"][0]["content"], "\"hello\"");
+        assert!(txt.get("comments").is_none());
+        let delete = wire_change(&Change::Delete {
+            name: "t.example.test".into(),
+            rtype: RecordType::Txt,
+        });
+        assert_eq!(
+            delete,
+            json!({"name": "t.example.test.", "type": "TXT", "changetype": "DELETE"})
+        );
+    }
+}
