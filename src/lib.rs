@@ -8,6 +8,7 @@
 //! - [`store`]: the Postgres history store (sqlx, `migrations/`).
 //! - [`leader`]: Lease-based leader election; only the leader reconciles.
 //! - [`devstack`]: a local control plane and Postgres for tests and `berth up`.
+//! - [`sandbox`]: simulators of Vercel, Cloudflare, Supabase and Railway (`berth sandbox`).
 
 pub mod api;
 pub mod controllers;
@@ -17,5 +18,6 @@ pub mod http;
 pub mod jobs;
 pub mod leader;
 pub mod run;
+pub mod sandbox;
 pub mod store;
 pub mod yaml;

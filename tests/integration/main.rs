@@ -12,5 +12,6 @@ mod crds;
 mod estate;
 mod health_scripts;
 mod manifests;
+mod sandbox;
 mod store;
 mod up;
