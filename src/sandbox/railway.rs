@@ -92,6 +92,7 @@ pub enum CustomDomainSyncStatus {
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "DNSRecordType")]
+#[allow(clippy::enum_variant_names)] // Railway's own value names
 pub enum DnsRecordType {
     DnsRecordTypeA,
     DnsRecordTypeCname,
@@ -103,6 +104,7 @@ pub enum DnsRecordType {
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "DNSRecordStatus")]
+#[allow(clippy::enum_variant_names)] // Railway's own value names
 pub enum DnsRecordStatus {
     DnsRecordStatusPropagated,
     DnsRecordStatusRequiresUpdate,
@@ -112,6 +114,7 @@ pub enum DnsRecordStatus {
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "DNSRecordPurpose")]
+#[allow(clippy::enum_variant_names)] // Railway's own value names
 pub enum DnsRecordPurpose {
     DnsRecordPurposeTrafficRoute,
     DnsRecordPurposeAcmeDns01Challenge,
@@ -120,6 +123,7 @@ pub enum DnsRecordPurpose {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // Railway's own value names
 pub enum CertificateStatus {
     CertificateStatusTypeIssueFailed,
     CertificateStatusTypeIssuing,
@@ -130,6 +134,7 @@ pub enum CertificateStatus {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // Railway's own value names
 pub enum CertificateStatusDetailed {
     CertificateStatusTypeDetailedCleaningUp,
     CertificateStatusTypeDetailedComplete,
@@ -1555,14 +1560,13 @@ fn check_scope(s: &State, project: &str, env: &str, service: Option<&str>) -> Gq
     {
         return Err("Environment not found".into());
     }
-    if let Some(svc) = service {
-        if !inner
+    if let Some(svc) = service
+        && !inner
             .services
             .iter()
             .any(|x| x.id == svc && x.project_id == project)
-        {
-            return Err("Service not found".into());
-        }
+    {
+        return Err("Service not found".into());
     }
     Ok(())
 }

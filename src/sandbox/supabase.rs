@@ -240,13 +240,13 @@ async fn health(
             ),
         );
     }
-    if let Some((_, t)) = q.iter().find(|(k, _)| k == "timeout_ms") {
-        if t.parse::<u32>().map_or(true, |t| t > 10_000) {
-            return msg(
-                StatusCode::BAD_REQUEST,
-                "querystring/timeout_ms must be <= 10000",
-            );
-        }
+    if let Some((_, t)) = q.iter().find(|(k, _)| k == "timeout_ms")
+        && t.parse::<u32>().ok().is_none_or(|t| t > 10_000)
+    {
+        return msg(
+            StatusCode::BAD_REQUEST,
+            "querystring/timeout_ms must be <= 10000",
+        );
     }
     let status = match lock(&s.inner).iter().find(|p| p.reference == reference) {
         Some(p) => p.status,

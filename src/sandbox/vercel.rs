@@ -731,7 +731,7 @@ async fn list_deployments(AxState(s): AxState<Shared>, Query(q): Q) -> Response 
         .iter()
         .rev()
         .filter(|d| {
-            (q.get("projectId").is_none() && q.get("app").is_none())
+            (!q.contains_key("projectId") && !q.contains_key("app"))
                 || project_ids.contains(&d.project_id)
         })
         .filter(|d| {
@@ -886,19 +886,17 @@ async fn get_env(
 }
 
 /// Check one env item; `Err` is the `error` object of a `failed[]` entry.
-fn check_env(
-    item: &Value,
-) -> Result<
-    (
-        String,
-        String,
-        String,
-        Vec<String>,
-        Option<String>,
-        Option<String>,
-    ),
-    Value,
-> {
+/// One valid env item.
+struct EnvItem {
+    key: String,
+    value: String,
+    kind: String,
+    target: Vec<String>,
+    git_branch: Option<String>,
+    comment: Option<String>,
+}
+
+fn check_env(item: &Value) -> Result<EnvItem, Value> {
     let fail = |code: &str, message: &str, key: Option<&str>| json!({"code": code, "message": message, "key": key});
     let key = item.get("key").and_then(Value::as_str);
     let Some(key) = key.filter(|k| {
@@ -969,14 +967,14 @@ fn check_env(
         .get("comment")
         .and_then(Value::as_str)
         .map(str::to_string);
-    Ok((
-        key.to_string(),
-        value.to_string(),
-        kind.to_string(),
+    Ok(EnvItem {
+        key: key.to_string(),
+        value: value.to_string(),
+        kind: kind.to_string(),
         target,
         git_branch,
         comment,
-    ))
+    })
 }
 
 async fn create_env(
@@ -1014,7 +1012,14 @@ async fn create_env(
     let mut created = Vec::new();
     let mut failed = Vec::new();
     for (item, (id, cipher)) in items.iter().zip(ids) {
-        let (key, value, kind, target, git_branch, comment) = match check_env(item) {
+        let EnvItem {
+            key,
+            value,
+            kind,
+            target,
+            git_branch,
+            comment,
+        } = match check_env(item) {
             Ok(x) => x,
             Err(e) => {
                 failed.push(json!({"error": e}));
@@ -1111,10 +1116,10 @@ async fn edit_env(
         return env_missing();
     };
     let mut merged = env_json(e, true);
-    if e.kind == "sensitive" {
-        if let Some(m) = merged.as_object_mut() {
-            m.insert("value".into(), e.value.clone().into());
-        }
+    if e.kind == "sensitive"
+        && let Some(m) = merged.as_object_mut()
+    {
+        m.insert("value".into(), e.value.clone().into());
     }
     if let (Some(m), Some(patch)) = (merged.as_object_mut(), v.as_object()) {
         for k in ["key", "value", "type", "target", "gitBranch", "comment"] {
@@ -1123,7 +1128,14 @@ async fn edit_env(
             }
         }
     }
-    let (key, value, kind, target, git_branch, comment) = match check_env(&merged) {
+    let EnvItem {
+        key,
+        value,
+        kind,
+        target,
+        git_branch,
+        comment,
+    } = match check_env(&merged) {
         Ok(x) => x,
         Err(x) => {
             let code = x
@@ -1196,18 +1208,18 @@ fn domain_json(d: &Domain) -> Value {
         "updatedAt": d.updated_at,
         "verified": d.verified,
     });
-    if !d.verified {
-        if let Some(m) = v.as_object_mut() {
-            m.insert(
-                "verification".into(),
-                json!([{
-                    "type": "TXT",
-                    "domain": format!("_vercel.{}", d.apex),
-                    "value": d.token,
-                    "reason": "pending_domain_verification",
-                }]),
-            );
-        }
+    if !d.verified
+        && let Some(m) = v.as_object_mut()
+    {
+        m.insert(
+            "verification".into(),
+            json!([{
+                "type": "TXT",
+                "domain": format!("_vercel.{}", d.apex),
+                "value": d.token,
+                "reason": "pending_domain_verification",
+            }]),
+        );
     }
     v
 }
