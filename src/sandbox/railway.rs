@@ -455,6 +455,8 @@ struct DepRow {
     service_id: String,
     status: DeploymentStatus,
     succeeded: bool,
+    /// Removed with `deploymentRemove`: listed only with `includeDeleted: true`.
+    deleted: bool,
     created_at: DateTime<Utc>,
     status_updated_at: DateTime<Utc>,
     static_url: String,
@@ -608,6 +610,7 @@ impl State {
             service_id: svc.id.clone(),
             status: DeploymentStatus::Queued,
             succeeded: false,
+            deleted: false,
             created_at: now,
             status_updated_at: now,
             static_url: format!("{}-{}-{hex}.up.railway.app", svc.name, env.name),
@@ -1073,11 +1076,7 @@ impl QueryRoot {
             .filter(|d| input.project_id.as_ref().is_none_or(|p| &d.project_id == p))
             .filter(|d| input.environment_id.as_ref().is_none_or(|e| &d.env_id == e))
             .filter(|d| input.service_id.as_ref().is_none_or(|x| &d.service_id == x))
-            .filter(|d| {
-                input.include_deleted == Some(true)
-                    || d.status != DeploymentStatus::Removed
-                    || status.in_.as_ref().is_some_and(|i| i.contains(&d.status))
-            })
+            .filter(|d| input.include_deleted == Some(true) || !d.deleted)
             .filter(|d| status.in_.as_ref().is_none_or(|i| i.contains(&d.status)))
             .filter(|d| {
                 status
@@ -1373,6 +1372,7 @@ impl MutationRoot {
             .find(|d| d.id == id)
             .ok_or("Deployment not found")?;
         d.status = DeploymentStatus::Removed;
+        d.deleted = true;
         d.status_updated_at = Utc::now();
         Ok(true)
     }

@@ -723,6 +723,24 @@ async fn sandbox_railway_graphql_deploy_rollback_and_variables() {
     let edges = v["data"]["deployments"]["edges"].as_array().expect("edges");
     assert_eq!(edges.len(), 1, "{v}");
     assert_eq!(edges[0]["node"]["id"], json!(failed));
+
+    // Removed deployments leave the list unless includeDeleted is set.
+    let (_, v) = gql(
+        &sb,
+        "mutation($id: String!) { deploymentRemove(id: $id) }",
+        json!({"id": failed}),
+    )
+    .await;
+    assert_eq!(v["data"]["deploymentRemove"], true, "{v}");
+    let list = "query($s: String!, $d: Boolean) { deployments(input: {serviceId: $s, includeDeleted: $d}) { edges { node { id } } } }";
+    let count = |v: &Value| {
+        v["data"]["deployments"]["edges"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let (_, hidden) = gql(&sb, list, json!({"s": svc, "d": false})).await;
+    let (_, all) = gql(&sb, list, json!({"s": svc, "d": true})).await;
+    assert_eq!(count(&all), count(&hidden) + 1, "{hidden} vs {all}");
 }
 
 #[tokio::test]
