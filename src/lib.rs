@@ -9,6 +9,7 @@
 //! - [`store`]: the Postgres history store (sqlx, `migrations/`).
 //! - [`leader`]: Lease-based leader election; only the leader reconciles.
 //! - [`devstack`]: a local control plane, Postgres and PowerDNS for tests and `berth up`.
+//! - [`sandbox`]: simulators of Vercel, Cloudflare, Supabase and Railway (`berth sandbox`).
 
 pub mod api;
 pub mod controllers;
@@ -19,5 +20,6 @@ pub mod jobs;
 pub mod leader;
 pub mod providers;
 pub mod run;
+pub mod sandbox;
 pub mod store;
 pub mod yaml;

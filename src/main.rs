@@ -1,4 +1,5 @@
-//! The `berth` command line: the controller process, CRD output, and the local stack.
+//! The `berth` command line: the controller process, CRD output, the local stack and the
+//! provider sandbox.
 
 use std::path::PathBuf;
 
@@ -28,6 +29,8 @@ enum Command {
     Controller(berth::run::ControllerArgs),
     /// Start a local stack: control plane, Postgres, CRDs, the controller and the Vocilia example.
     Up(berth::run::UpArgs),
+    /// Serve simulators of Vercel, Cloudflare, Supabase and Railway on loopback until Ctrl-C.
+    Sandbox(berth::sandbox::SandboxArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Controller(args) => runtime()?.block_on(berth::run::controller(args)),
         Command::Up(args) => runtime()?.block_on(berth::run::up(args)),
+        Command::Sandbox(args) => runtime()?.block_on(berth::sandbox::run(args)),
     }
 }
 

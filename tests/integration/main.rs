@@ -15,5 +15,6 @@ mod health_scripts;
 mod manifests;
 mod powerdns;
 mod provider_http;
+mod sandbox;
 mod store;
 mod up;
