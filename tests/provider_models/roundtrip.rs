@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use berth::providers::models::{
-    RecordType, SecretString, cloudflare, powerdns, railway, supabase, vercel,
+    RecordType, Secret, cloudflare, powerdns, railway, supabase, vercel,
 };
 use proptest::prelude::*;
 use serde::Serialize;
@@ -27,8 +27,8 @@ fn opt_text() -> impl Strategy<Value = Option<String>> {
     proptest::option::of(text())
 }
 
-fn secret() -> impl Strategy<Value = SecretString> {
-    any::<String>().prop_map(SecretString::new)
+fn secret() -> impl Strategy<Value = Secret> {
+    any::<String>().prop_map(Secret::new)
 }
 
 /// A known value, or an unknown one that cannot collide with a known spelling.
@@ -181,7 +181,7 @@ proptest! {
 #[test]
 fn requests_use_the_providers_field_names() {
     let mut variables = BTreeMap::new();
-    variables.insert("PORT".to_owned(), SecretString::from("8080"));
+    variables.insert("PORT".to_owned(), Secret::from("8080"));
     let input = railway::VariableCollectionUpsertInput {
         project_id: "p".into(),
         environment_id: "e".into(),

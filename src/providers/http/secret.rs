@@ -1,8 +1,10 @@
 //! A token or API key that cannot be printed by accident.
 
-/// A credential. `Debug` and `Display` print `<redacted>`; only [`Secret::expose`] reveals
-/// it, and only the HTTP layer calls that, to build the auth header.
-#[derive(Clone, PartialEq, Eq)]
+/// A credential or a secret value (token, API key, environment variable). `Debug` and
+/// `Display` print `<redacted>`; only [`Secret::expose`] reveals it. It serialises as the
+/// plain string, because provider APIs send and receive it that way.
+#[derive(Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {

@@ -1,9 +1,7 @@
 //! Types more than one provider model uses: DNS record types, secret strings and the
 //! "one object or an array" shape.
 
-use std::fmt;
-
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 
 string_enum! {
     /// A DNS record type as Cloudflare and PowerDNS spell it.
@@ -29,37 +27,6 @@ string_enum! {
         Tlsa = "TLSA",
         Txt = "TXT",
         Uri = "URI",
-    }
-}
-
-/// A secret value (environment variable, token): serialised as-is, never shown by `Debug`.
-#[derive(Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SecretString(String);
-
-impl SecretString {
-    /// Wraps a secret value.
-    #[must_use]
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value itself; keep it out of logs.
-    #[must_use]
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl From<&str> for SecretString {
-    fn from(value: &str) -> Self {
-        Self::new(value)
     }
 }
 

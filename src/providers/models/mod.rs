@@ -86,6 +86,7 @@ pub mod railway;
 pub mod supabase;
 pub mod vercel;
 
-pub use common::{RecordType, SecretString, null_as_default, one_or_many};
+pub use crate::providers::http::Secret;
+pub use common::{RecordType, null_as_default, one_or_many};
 pub use decode::{DecodeError, Provider, Rejection};
 pub use excerpt::{Mask, excerpt};

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::SecretString;
+use super::Secret;
 use super::decode::{Body, DecodeError, Provider, Rejection};
 
 mod domain_status;
@@ -300,7 +300,7 @@ pub struct DeployV2Data {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct VariablesData {
     /// Name → value.
-    pub variables: BTreeMap<String, SecretString>,
+    pub variables: BTreeMap<String, Secret>,
 }
 
 string_enum! {

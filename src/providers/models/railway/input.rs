@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::DeploymentStatus;
-use crate::providers::models::SecretString;
+use crate::providers::models::Secret;
 
 /// `DeploymentListInput`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -55,7 +55,7 @@ pub struct VariableUpsertInput {
     /// The variable name.
     pub name: String,
     /// Its value.
-    pub value: SecretString,
+    pub value: Secret,
     /// Do not redeploy affected services.
     #[serde(default)]
     pub skip_deploys: bool,
@@ -73,7 +73,7 @@ pub struct VariableCollectionUpsertInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_id: Option<String>,
     /// Name → value.
-    pub variables: BTreeMap<String, SecretString>,
+    pub variables: BTreeMap<String, Secret>,
     /// Delete every variable not in `variables`.
     #[serde(default)]
     pub replace: bool,

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Pagination, VercelError, list};
-use crate::providers::models::{SecretString, one_or_many};
+use crate::providers::models::{Secret, one_or_many};
 
 string_enum! {
     /// `type`: `secret` is legacy and only read back.
@@ -38,7 +38,7 @@ pub struct EnvVar {
     pub key: String,
     /// The value; unusable for `sensitive` (never returned) and encrypted unless decrypted.
     #[serde(default)]
-    pub value: Option<SecretString>,
+    pub value: Option<Secret>,
     /// How it is stored.
     #[serde(rename = "type")]
     pub kind: EnvType,
@@ -95,7 +95,7 @@ pub struct EnvUpsertItem {
     /// The name.
     pub key: String,
     /// The value.
-    pub value: SecretString,
+    pub value: Secret,
     /// How to store it (`system`, `encrypted`, `plain`, `sensitive`).
     #[serde(rename = "type")]
     pub kind: EnvType,
@@ -122,7 +122,7 @@ pub struct EnvPatchRequest {
     pub key: Option<String>,
     /// New value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<SecretString>,
+    pub value: Option<Secret>,
     /// New storage type.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<EnvType>,
