@@ -14,69 +14,7 @@ pub mod powerdns;
 
 use super::Result;
 
-/// A DNS record type.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RecordType {
-    A,
-    Aaaa,
-    Cname,
-    Txt,
-    Mx,
-    Ns,
-    Srv,
-    Caa,
-    Soa,
-    /// Any other type, by its mnemonic.
-    Other(String),
-}
-
-impl RecordType {
-    /// The mnemonic ("AAAA").
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::A => "A",
-            Self::Aaaa => "AAAA",
-            Self::Cname => "CNAME",
-            Self::Txt => "TXT",
-            Self::Mx => "MX",
-            Self::Ns => "NS",
-            Self::Srv => "SRV",
-            Self::Caa => "CAA",
-            Self::Soa => "SOA",
-            Self::Other(s) => s,
-        }
-    }
-
-    /// From a mnemonic, case-insensitively.
-    #[must_use]
-    pub fn parse(s: &str) -> Self {
-        match s.to_ascii_uppercase().as_str() {
-            "A" => Self::A,
-            "AAAA" => Self::Aaaa,
-            "CNAME" => Self::Cname,
-            "TXT" => Self::Txt,
-            "MX" => Self::Mx,
-            "NS" => Self::Ns,
-            "SRV" => Self::Srv,
-            "CAA" => Self::Caa,
-            "SOA" => Self::Soa,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-
-    /// Whether values are host names (and so get a trailing dot).
-    #[must_use]
-    pub fn holds_hostname(&self) -> bool {
-        matches!(self, Self::Cname | Self::Ns)
-    }
-}
-
-impl std::fmt::Display for RecordType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use super::models::RecordType;
 
 /// All records of one (name, type).
 #[derive(Clone, Debug, PartialEq, Eq)]

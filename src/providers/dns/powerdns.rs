@@ -9,13 +9,14 @@
 use std::sync::Arc;
 
 use reqwest::Method;
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{Change, DnsRecords, Ensured, RecordSet, RecordType, fqdn};
 use crate::providers::{
     Error, Result,
     http::{Auth, Call, HttpConfig, HttpMetrics, ProviderHttp, Secret},
+    models::powerdns::{
+        Comment, CreateZoneRequest, PatchZoneRequest, Record, RrSet, RrSetChange, Zone, ZoneKind,
+    },
 };
 
 /// The provider's display name, used in errors and (lower-cased) in metrics.
@@ -81,14 +82,20 @@ impl DnsRecords for PowerDns {
     }
 
     async fn ensure_zone(&self, zone: &str) -> Result<Ensured> {
-        let body = json!({
-            "name": fqdn(zone),
-            "kind": "Native",
-            "nameservers": self.nameservers,
-        });
+        let body = CreateZoneRequest {
+            name: fqdn(zone),
+            kind: ZoneKind::Native,
+            nameservers: self.nameservers.clone(),
+            masters: Vec::new(),
+            soa_edit_api: None,
+            rrsets: Vec::new(),
+            account: None,
+            dnssec: None,
+            api_rectify: None,
+        };
         let call = Call::post("create zone", self.zones_path())
             .query("rrsets", "false")
-            .json(&body);
+            .json_from(PROVIDER, &body)?;
         match self.http.send(call).await {
             Ok(_) => {
                 tracing::info!(zone, "created zone");
@@ -103,51 +110,51 @@ impl DnsRecords for PowerDns {
     }
 
     async fn list_records(&self, zone: &str) -> Result<Vec<RecordSet>> {
-        let zone: WireZone = self
+        let zone: Zone = self
             .http
             .json(Call::get("get zone", self.zone_path(zone)))
             .await?;
-        Ok(zone.rrsets.into_iter().map(WireRrset::into_set).collect())
+        Ok(zone.rrsets.into_iter().map(record_set).collect())
     }
 
     async fn apply(&self, zone: &str, changes: &[Change]) -> Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
-        let rrsets: Vec<Value> = changes.iter().map(wire_change).collect();
+        let body = PatchZoneRequest {
+            rrsets: changes.iter().map(wire_change).collect(),
+        };
         // REPLACE/DELETE are declarative per (name, type): repeating the PATCH is harmless.
         let call = Call::new(Method::PATCH, "patch rrsets", self.zone_path(zone), true)
-            .json(&json!({ "rrsets": rrsets }));
+            .json_from(PROVIDER, &body)?;
         self.http.send(call).await?;
         Ok(())
     }
 }
 
-fn wire_change(change: &Change) -> Value {
+fn wire_change(change: &Change) -> RrSetChange {
     match change {
         Change::Replace(set) => {
-            let records: Vec<Value> = set
+            let records = set
                 .records
                 .iter()
-                .map(|r| json!({ "content": encode(&set.rtype, r), "disabled": false }))
+                .map(|r| Record {
+                    content: encode(&set.rtype, r),
+                    disabled: false,
+                })
                 .collect();
-            let mut rrset = json!({
-                "name": fqdn(&set.name),
-                "type": set.rtype.as_str(),
-                "ttl": set.ttl,
-                "changetype": "REPLACE",
-                "records": records,
+            let mut rrset =
+                RrSetChange::replace(&fqdn(&set.name), set.rtype.clone(), set.ttl, records);
+            rrset.comments = set.comment.as_ref().map(|c| {
+                vec![Comment {
+                    content: c.clone(),
+                    account: COMMENT_ACCOUNT.into(),
+                    modified_at: None,
+                }]
             });
-            if let Some(comment) = &set.comment {
-                rrset["comments"] = json!([{ "content": comment, "account": COMMENT_ACCOUNT }]);
-            }
             rrset
         }
-        Change::Delete { name, rtype } => json!({
-            "name": fqdn(name),
-            "type": rtype.as_str(),
-            "changetype": "DELETE",
-        }),
+        Change::Delete { name, rtype } => RrSetChange::delete(&fqdn(name), rtype.clone()),
     }
 }
 
@@ -214,62 +221,35 @@ pub fn unquote_txt(content: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[derive(Deserialize)]
-struct WireZone {
-    #[serde(default)]
-    rrsets: Vec<WireRrset>,
-}
-
-#[derive(Deserialize)]
-struct WireRrset {
-    name: String,
-    #[serde(rename = "type")]
-    rtype: String,
-    #[serde(default)]
-    ttl: u32,
-    #[serde(default)]
-    records: Vec<WireRecord>,
-    #[serde(default)]
-    comments: Vec<WireComment>,
-}
-
-#[derive(Deserialize)]
-struct WireRecord {
-    content: String,
-    #[serde(default)]
-    disabled: bool,
-}
-
-#[derive(Deserialize)]
-struct WireComment {
-    content: String,
-}
-
-impl WireRrset {
-    fn into_set(self) -> RecordSet {
-        let rtype = RecordType::parse(&self.rtype);
-        let records = self
-            .records
-            .into_iter()
-            .filter(|r| !r.disabled)
-            .map(|r| match rtype {
-                RecordType::Txt => unquote_txt(&r.content),
-                _ => r.content,
-            })
-            .collect();
-        RecordSet {
-            name: self.name,
-            rtype,
-            ttl: self.ttl,
-            records,
-            comment: self.comments.into_iter().next().map(|c| c.content),
-        }
+/// An rrset as the DNS capability sees it: enabled records only, TXT unquoted, berth's comment.
+fn record_set(rrset: RrSet) -> RecordSet {
+    let records = rrset
+        .records
+        .into_iter()
+        .filter(|r| !r.disabled)
+        .map(|r| match rrset.kind {
+            RecordType::Txt => unquote_txt(&r.content),
+            _ => r.content,
+        })
+        .collect();
+    RecordSet {
+        name: rrset.name,
+        rtype: rrset.kind,
+        ttl: rrset.ttl.unwrap_or(0),
+        records,
+        comment: rrset.comments.into_iter().next().map(|c| c.content),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    fn wire(change: &Change) -> serde_json::Value {
+        serde_json::to_value(wire_change(change)).unwrap()
+    }
 
     // TXT values survive the round trip through zone-file quoting, long ones split at 255.
     #[test]
@@ -288,7 +268,7 @@ mod tests {
     // One PATCH body: canonical names, quoted TXT, dotted CNAME, comments only when given.
     #[test]
     fn changes_become_powerdns_rrsets() {
-        let replace = wire_change(&Change::Replace(RecordSet {
+        let replace = wire(&Change::Replace(RecordSet {
             name: "Www.Example.test".into(),
             rtype: RecordType::Cname,
             ttl: 60,
@@ -301,7 +281,7 @@ mod tests {
                    "records": [{"content": "target.example.net.", "disabled": false}],
                    "comments": [{"content": "owner=berth", "account": "berth"}]})
         );
-        let txt = wire_change(&Change::Replace(RecordSet {
+        let txt = wire(&Change::Replace(RecordSet {
             name: "t.example.test.".into(),
             rtype: RecordType::Txt,
             ttl: 60,
@@ -310,7 +290,7 @@ mod tests {
         }));
         assert_eq!(txt["records"][0]["content"], "\"hello\"");
         assert!(txt.get("comments").is_none());
-        let delete = wire_change(&Change::Delete {
+        let delete = wire(&Change::Delete {
             name: "t.example.test".into(),
             rtype: RecordType::Txt,
         });

@@ -30,6 +30,20 @@ string_enum! {
     }
 }
 
+impl RecordType {
+    /// From a mnemonic, case-insensitively.
+    #[must_use]
+    pub fn parse(mnemonic: &str) -> Self {
+        Self::from_wire(&mnemonic.to_ascii_uppercase())
+    }
+
+    /// Whether values are host names (and so get a trailing dot in zone-file form).
+    #[must_use]
+    pub fn holds_hostname(&self) -> bool {
+        matches!(self, Self::Cname | Self::Ns)
+    }
+}
+
 /// Deserialises a field the provider sends as either one value or an array of values
 /// (Vercel's env `target`, env create's `created`); `null` is an empty list.
 ///
