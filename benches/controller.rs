@@ -9,15 +9,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use berth::{
-    api::{BackupPolicy, Certificate, Deployment, Domain, Environment},
-    devstack::{ControlPlane, Supervised, free_port},
-};
+use berth::devstack::{ControlPlane, Supervised, free_port};
 use futures::{StreamExt, TryStreamExt, stream};
-use kube::{
-    Api, Client,
-    api::{ListParams, PostParams},
-};
+use kube::{Api, Client, api::PostParams};
 use serde_json::json;
 
 #[tokio::main]
@@ -180,33 +174,6 @@ async fn create_all(client: &Client, ns: &str, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn count_without_status(client: &Client, ns: &str) -> anyhow::Result<usize> {
-    let lp = ListParams::default();
-    let mut pending = 0;
-    macro_rules! count {
-        ($k:ty) => {
-            pending += Api::<$k>::namespaced(client.clone(), ns)
-                .list(&lp)
-                .await?
-                .items
-                .iter()
-                .filter(|o| {
-                    o.status
-                        .as_ref()
-                        .and_then(|s| s.common.observed_generation)
-                        .is_none()
-                })
-                .count();
-        };
-    }
-    count!(Environment);
-    count!(Deployment);
-    count!(Domain);
-    count!(Certificate);
-    count!(BackupPolicy);
-    Ok(pending)
-}
-
 async fn memory_and_convergence(
     plane: &ControlPlane,
     client: &Client,
@@ -230,7 +197,10 @@ async fn memory_and_convergence(
     loop {
         let (rss, _) = memory_mib(pid);
         peak_seen = peak_seen.max(rss);
-        let pending = count_without_status(client, ns).await?;
+        let pending = berth::devstack::census(client, Some(ns))
+            .await?
+            .without_status
+            .len();
         if pending == 0 {
             break;
         }

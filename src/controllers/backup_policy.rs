@@ -3,18 +3,14 @@
 
 use std::sync::Arc;
 
-use kube::{ResourceExt, runtime::Controller};
+use kube::runtime::Controller;
 
-use super::{
-    Context, Error, Outcome, Reconciler, SyncResult, Verdict,
-    conditions::reasons,
-    deps::{self, Dependencies},
-};
+use super::{Context, Error, Outcome, Reconciler, SyncResult, Verdict, conditions::reasons, deps};
 use crate::api::{BackupPolicy, Environment, backup_policy::BackupPolicySpec};
 
 impl Reconciler for BackupPolicy {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
-        let mut deps = Dependencies::new(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+        let mut deps = ctx.dependencies(obj.as_ref());
         deps.secret_key(&obj.spec.database.connection_secret_ref)
             .await?;
         if let Some(s3) = &obj.spec.destination.s3 {
@@ -23,13 +19,10 @@ impl Reconciler for BackupPolicy {
         if let Some(env) = &obj.spec.database.supabase_environment_ref {
             deps.object::<Environment>(&env.name).await?;
         }
-        let (verdict, sync) = plan(&obj.spec, &deps.missing());
-        Ok(Outcome {
-            verdict,
-            sync,
-            status: obj.status.clone().unwrap_or_default(),
-            requeue: None,
-        })
+        Ok(Outcome::of(
+            obj.status.clone().unwrap_or_default(),
+            plan(&obj.spec, &deps.missing()),
+        ))
     }
 }
 

@@ -3,18 +3,14 @@
 
 use std::sync::Arc;
 
-use kube::{ResourceExt, runtime::Controller};
+use kube::runtime::Controller;
 
-use super::{
-    Context, Error, Outcome, Reconciler, SyncResult, Verdict,
-    conditions::reasons,
-    deps::{self, Dependencies},
-};
+use super::{Context, Error, Outcome, Reconciler, SyncResult, Verdict, conditions::reasons, deps};
 use crate::api::{Certificate, Domain, Environment, certificate::CertificateSpec};
 
 impl Reconciler for Certificate {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
-        let mut deps = Dependencies::new(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+        let mut deps = ctx.dependencies(obj.as_ref());
         deps.object::<Environment>(&obj.spec.environment_ref.name)
             .await?;
         if let Some(d) = &obj.spec.domain_ref {
@@ -29,13 +25,10 @@ impl Reconciler for Certificate {
         {
             deps.secret_key(ca).await?;
         }
-        let (verdict, sync) = plan(&obj.spec, &deps.missing());
-        Ok(Outcome {
-            verdict,
-            sync,
-            status: obj.status.clone().unwrap_or_default(),
-            requeue: None,
-        })
+        Ok(Outcome::of(
+            obj.status.clone().unwrap_or_default(),
+            plan(&obj.spec, &deps.missing()),
+        ))
     }
 }
 

@@ -3,32 +3,25 @@
 
 use std::sync::Arc;
 
-use kube::{ResourceExt, runtime::Controller};
+use kube::runtime::Controller;
 
-use super::{
-    Context, Error, Outcome, Reconciler, SyncResult, Verdict,
-    conditions::reasons,
-    deps::{self, Dependencies},
-};
+use super::{Context, Error, Outcome, Reconciler, SyncResult, Verdict, conditions::reasons, deps};
 use crate::api::{
     Deployment, Environment, deployment::DeploymentSpec, environment::EnvironmentSpec,
 };
 
 impl Reconciler for Deployment {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
-        let mut deps = Dependencies::new(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+        let mut deps = ctx.dependencies(obj.as_ref());
         let env = deps
             .object::<Environment>(&obj.spec.environment_ref.name)
             .await?;
-        let (verdict, sync) = plan(&obj.spec, env.as_ref().map(|e| &e.spec), &deps.missing());
         let mut status = obj.status.clone().unwrap_or_default();
         status.phase.get_or_insert_default();
-        Ok(Outcome {
-            verdict,
-            sync,
+        Ok(Outcome::of(
             status,
-            requeue: None,
-        })
+            plan(&obj.spec, env.as_ref().map(|e| &e.spec), &deps.missing()),
+        ))
     }
 }
 

@@ -3,33 +3,26 @@
 
 use std::sync::Arc;
 
-use kube::{ResourceExt, runtime::Controller};
+use kube::runtime::Controller;
 
-use super::{
-    Context, Error, Outcome, Reconciler, SyncResult, Verdict,
-    conditions::reasons,
-    deps::{self, Dependencies},
-};
+use super::{Context, Error, Outcome, Reconciler, SyncResult, Verdict, conditions::reasons, deps};
 use crate::api::{
     Deployment, Domain, Environment, domain::DomainSpec, environment::EnvironmentSpec,
 };
 
 impl Reconciler for Domain {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
-        let mut deps = Dependencies::new(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+        let mut deps = ctx.dependencies(obj.as_ref());
         let env = deps
             .object::<Environment>(&obj.spec.environment_ref.name)
             .await?;
         if let Some(d) = &obj.spec.target.deployment_ref {
             deps.object::<Deployment>(&d.name).await?;
         }
-        let (verdict, sync) = plan(&obj.spec, env.as_ref().map(|e| &e.spec), &deps.missing());
-        Ok(Outcome {
-            verdict,
-            sync,
-            status: obj.status.clone().unwrap_or_default(),
-            requeue: None,
-        })
+        Ok(Outcome::of(
+            obj.status.clone().unwrap_or_default(),
+            plan(&obj.spec, env.as_ref().map(|e| &e.spec), &deps.missing()),
+        ))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kube::{ResourceExt, runtime::Controller};
+use kube::runtime::Controller;
 
 use super::{
     Context, Error, Outcome, Reconciler, SyncResult, Verdict,
@@ -14,18 +14,11 @@ use crate::api::{Environment, environment::EnvironmentSpec};
 
 impl Reconciler for Environment {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
-        let missing = observe(
-            &obj.spec,
-            Dependencies::new(ctx.client.clone(), &obj.namespace().unwrap_or_default()),
-        )
-        .await?;
-        let (verdict, sync) = plan(&obj.spec, &missing);
-        Ok(Outcome {
-            verdict,
-            sync,
-            status: obj.status.clone().unwrap_or_default(),
-            requeue: None,
-        })
+        let missing = observe(&obj.spec, ctx.dependencies(obj.as_ref())).await?;
+        Ok(Outcome::of(
+            obj.status.clone().unwrap_or_default(),
+            plan(&obj.spec, &missing),
+        ))
     }
 }
 

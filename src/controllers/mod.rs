@@ -63,6 +63,15 @@ pub struct Context {
 }
 
 impl Context {
+    /// Dependency look-ups in `obj`'s namespace.
+    #[must_use]
+    pub fn dependencies<K: Resource>(&self, obj: &K) -> deps::Dependencies {
+        deps::Dependencies::new(
+            self.client.clone(),
+            obj.meta().namespace.as_deref().unwrap_or_default(),
+        )
+    }
+
     /// An API for watching kind `K` in the namespaces this process manages.
     #[must_use]
     pub fn watch_api<K>(&self) -> kube::Api<K>
@@ -156,6 +165,19 @@ pub struct Outcome<S> {
     pub status: S,
     /// When to look again; `None` means the regular resync interval.
     pub requeue: Option<Duration>,
+}
+
+impl<S> Outcome<S> {
+    /// A plan's verdict, with the kind-specific `status` to write and the regular resync.
+    #[must_use]
+    pub fn of(status: S, (verdict, sync): (Verdict, SyncResult)) -> Self {
+        Self {
+            verdict,
+            sync,
+            status,
+            requeue: None,
+        }
+    }
 }
 
 /// The kind-specific part of a reconcile: observe, plan, act.

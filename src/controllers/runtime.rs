@@ -82,7 +82,9 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
     let outcome = if obj.suspended() {
         Outcome {
             verdict: Verdict::Suspended,
-            sync: current_sync(&next),
+            sync: SyncResult::NotAttempted {
+                message: "spec.suspend is true".into(),
+            },
             status: next.clone(),
             requeue: None,
         }
@@ -119,13 +121,6 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
         Verdict::Suspended => Action::await_change(),
         _ => Action::requeue(requeue.unwrap_or(ctx.resync)),
     })
-}
-
-/// Keeps the Synced condition as it was (used when nothing was attempted, e.g. suspended).
-fn current_sync<S>(_status: &S) -> SyncResult {
-    SyncResult::NotAttempted {
-        message: "spec.suspend is true".into(),
-    }
 }
 
 /// One Event per state change, Warning when it needs attention.

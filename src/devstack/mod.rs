@@ -6,12 +6,14 @@
 //! this process exits, however it exits, the pipe closes and the watchdog stops the child and
 //! removes its data directory. No process outlives the test run that started it.
 
+mod census;
 mod controlplane;
 mod postgres;
 mod powerdns;
 mod process;
 pub mod up;
 
+pub use census::{Census, census};
 pub use controlplane::{ControlPlane, User};
 pub use postgres::Postgres;
 pub use powerdns::PowerDns;

@@ -4,7 +4,6 @@
 use std::{process::Command, time::Duration};
 
 use anyhow::{Context as _, bail};
-use kube::{Api, ResourceExt, api::ListParams};
 
 use super::{ControlPlane, Postgres};
 use crate::run::{ControllerArgs, UpArgs};
@@ -92,45 +91,16 @@ fn kubectl_output(plane: &ControlPlane, args: &[&str]) -> anyhow::Result<(bool, 
 
 /// Waits until every berth object has `observedGeneration` in its status; returns how many.
 async fn wait_for_status(client: &kube::Client, timeout: Duration) -> anyhow::Result<usize> {
-    use crate::api::{BackupPolicy, Certificate, Deployment, Domain, Environment};
     let start = std::time::Instant::now();
     loop {
-        let mut total = 0;
-        let mut pending = Vec::new();
-        macro_rules! count {
-            ($k:ty) => {
-                for o in Api::<$k>::all(client.clone())
-                    .list(&ListParams::default())
-                    .await?
-                    .items
-                {
-                    total += 1;
-                    if o.status
-                        .as_ref()
-                        .and_then(|s| s.common.observed_generation)
-                        .is_none()
-                    {
-                        pending.push(format!(
-                            "{}/{}",
-                            <$k as kube::Resource>::kind(&()),
-                            o.name_any()
-                        ));
-                    }
-                }
-            };
-        }
-        count!(Environment);
-        count!(Deployment);
-        count!(Domain);
-        count!(Certificate);
-        count!(BackupPolicy);
-        if pending.is_empty() && total > 0 {
-            return Ok(total);
+        let c = super::census(client, None).await?;
+        if c.without_status.is_empty() && c.total > 0 {
+            return Ok(c.total);
         }
         if start.elapsed() > timeout {
             bail!(
                 "objects without status after {timeout:?}: {}",
-                pending.join(", ")
+                c.without_status.join(", ")
             );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
