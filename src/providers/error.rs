@@ -42,11 +42,16 @@ impl std::fmt::Display for Limiter {
 /// verb phrase naming the call ("patch rrsets").
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// 401/403: never retried, the credentials must be fixed.
-    #[error("failed to {operation}: credentials rejected by {provider} (HTTP {status})")]
+    /// 401/403: never retried, the credentials must be fixed. `account` names whose
+    /// credentials they were ("team team_abc"), when the client knows.
+    #[error(
+        "failed to {operation}: credentials rejected by {provider}{} (HTTP {status})",
+        for_account(account.as_deref())
+    )]
     CredentialsRejected {
         provider: &'static str,
         operation: &'static str,
+        account: Option<String>,
         status: u16,
     },
     /// 404.
@@ -133,6 +138,10 @@ pub enum Error {
         operation: &'static str,
         detail: String,
     },
+}
+
+fn for_account(account: Option<&str>) -> String {
+    account.map_or_else(String::new, |a| format!(" for {a}"))
 }
 
 fn retry_hint(after: Option<Duration>) -> String {
@@ -242,6 +251,7 @@ mod tests {
             Error::CredentialsRejected {
                 provider: p,
                 operation: o,
+                account: Some("team team_abc".into()),
                 status: 401,
             },
             Error::Invalid {
@@ -279,7 +289,7 @@ mod tests {
         assert!(transient.iter().all(|e| e.class() == Class::Transient));
         assert_eq!(
             permanent[0].to_string(),
-            "failed to list deployments: credentials rejected by Vercel (HTTP 401)"
+            "failed to list deployments: credentials rejected by Vercel for team team_abc (HTTP 401)"
         );
     }
 

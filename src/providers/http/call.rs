@@ -8,6 +8,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use super::{Secret, Verdict};
 use crate::providers::error::{Error, Limiter, Result, excerpt};
+use crate::providers::models::DecodeError;
 
 /// How long quoted provider bodies may be in errors.
 const EXCERPT_CHARS: usize = 200;
@@ -120,6 +121,7 @@ pub struct Response {
     pub(super) provider: &'static str,
     pub(super) operation: &'static str,
     pub(super) secret: Option<Secret>,
+    pub(super) account: Option<String>,
 }
 
 impl std::fmt::Debug for Response {
@@ -142,6 +144,7 @@ impl Response {
             401 | 403 => Error::CredentialsRejected {
                 provider,
                 operation,
+                account: r.account.clone(),
                 status: r.status,
             },
             404 => Error::NotFound {
@@ -188,6 +191,65 @@ impl Response {
             detail: e.to_string(),
             excerpt: scrub(self.secret.as_ref(), &excerpt(&self.body, EXCERPT_CHARS)),
         })
+    }
+
+    /// The body through a provider's typed decoder (`models::<provider>::decode`). An error
+    /// the provider put in a successful answer (a GraphQL `errors[]`, Cloudflare's
+    /// `success: false`) becomes the same typed [`Error`] an HTTP status would have.
+    pub fn decode<T>(
+        &self,
+        decoder: impl FnOnce(u16, &[u8]) -> Result<T, DecodeError>,
+    ) -> Result<T> {
+        decoder(self.status, &self.body).map_err(|e| self.decode_error(&e))
+    }
+
+    fn decode_error(&self, e: &DecodeError) -> Error {
+        let (provider, operation) = (self.provider, self.operation);
+        let scrubbed = |text: String| scrub(self.secret.as_ref(), &text);
+        match e.rejection() {
+            Some(r) if r.is_auth_rejected() => Error::CredentialsRejected {
+                provider,
+                operation,
+                account: self.account.clone(),
+                status: if e.status() == 200 { 403 } else { e.status() },
+            },
+            Some(r) if r.is_rate_limited() => Error::RateLimited {
+                provider,
+                operation,
+                limiter: Limiter::Provider,
+                retry_after: None,
+            },
+            Some(r) => {
+                let message = scrubbed(r.to_string());
+                let lower = message.to_ascii_lowercase();
+                if lower.contains("not found") {
+                    Error::NotFound {
+                        provider,
+                        operation,
+                        message,
+                    }
+                } else if lower.contains("already exists") {
+                    Error::Conflict {
+                        provider,
+                        operation,
+                        message,
+                    }
+                } else {
+                    Error::Invalid {
+                        provider,
+                        operation,
+                        status: e.status(),
+                        message,
+                    }
+                }
+            }
+            None => Error::Decode {
+                provider,
+                operation,
+                detail: "unexpected answer".into(),
+                excerpt: scrubbed(e.to_string()),
+            },
+        }
     }
 }
 

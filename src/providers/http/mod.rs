@@ -52,6 +52,8 @@ pub struct HttpConfig {
     /// Base URL; call paths are appended to it.
     pub base_url: String,
     pub auth: Auth,
+    /// Whose credentials these are ("team team_abc"), named when the provider rejects them.
+    pub account: Option<String>,
     /// Per attempt, from connecting to the last byte of the body.
     pub timeout: Duration,
     pub retry: RetryConfig,
@@ -68,6 +70,7 @@ impl HttpConfig {
             provider,
             base_url: base_url.into(),
             auth,
+            account: None,
             timeout: Duration::from_secs(15),
             retry: RetryConfig::default(),
             budget: BudgetConfig::default(),
@@ -89,6 +92,7 @@ struct Inner {
     base: Url,
     auth: Option<(HeaderName, HeaderValue)>,
     secret: Option<Secret>,
+    account: Option<String>,
     client: reqwest::Client,
     timeout: Duration,
     retry: RetryConfig,
@@ -157,6 +161,7 @@ impl ProviderHttp {
                 base,
                 auth,
                 secret,
+                account: config.account,
                 client,
                 timeout: config.timeout,
                 retry: config.retry,
@@ -377,6 +382,7 @@ impl ProviderHttp {
             provider: i.provider,
             operation: call.operation,
             secret: i.secret.clone(),
+            account: i.account.clone(),
         })
     }
 }
