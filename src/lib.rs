@@ -11,6 +11,7 @@
 //! - [`devstack`]: a local control plane, Postgres and PowerDNS for tests and `berth up`.
 //! - [`sandbox`]: simulators of Vercel, Cloudflare, Supabase and Railway (`berth sandbox`).
 
+pub mod admin;
 pub mod api;
 pub mod controllers;
 pub mod crdgen;

@@ -131,6 +131,7 @@ pub async fn serve(
         ready: ready.clone(),
         jobs: Arc::new(jobs::Registry::default()),
     };
+    let admin = crate::admin::AdminState::new(client.clone(), caches.clone(), store.clone());
     tokio::spawn(http::probes::run(
         client,
         store,
@@ -148,9 +149,10 @@ pub async fn serve(
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, %identity, "serving health, metrics and admin API");
     let mut stop = shutdown.clone();
-    let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
-        let _ = stop.wait_for(|s| *s).await;
-    });
+    let server =
+        axum::serve(listener, http::router(state, admin)).with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        });
     let (served, (), _) = tokio::join!(server, controllers, election);
     served.context("HTTP server failed")
 }

@@ -15,6 +15,9 @@ pub use deployment::Deployment;
 pub use domain::Domain;
 pub use environment::Environment;
 
+/// The API group of every berth resource.
+pub const GROUP: &str = "berth.dev";
+
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 

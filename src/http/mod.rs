@@ -1,6 +1,7 @@
-//! The HTTP face of the process: health (`/health*`, `/livez`, `/readyz`) and `/metrics`.
-//! Every handler reads in-memory state (controller caches, the last background probe); none
-//! calls the Kubernetes API, the database or a provider on the request path.
+//! The HTTP face of the process: health (`/health*`, `/livez`, `/readyz`), `/metrics`, and the
+//! admin API (`/api/admin`, see [`crate::admin`]). Health handlers read in-memory state
+//! (controller caches, the last background probe); none calls the Kubernetes API, the
+//! database or a provider on the request path.
 
 pub mod health;
 pub mod probes;
@@ -48,8 +49,8 @@ impl AppState {
     }
 }
 
-/// All routes.
-pub fn router(state: AppState) -> Router {
+/// All routes: health and metrics, and the admin API under `/api/admin`.
+pub fn router(state: AppState, admin: crate::admin::AdminState) -> Router {
     Router::new()
         .route("/health", get(health::liveness))
         .route("/livez", get(health::liveness))
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/jobs", get(health::jobs))
         .route("/metrics", get(metrics))
         .with_state(state)
+        .nest("/api/admin", crate::admin::router(admin))
 }
 
 async fn metrics(

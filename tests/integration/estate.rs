@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// The example, rendered by kustomize, moved into `namespace` (the Namespace object dropped).
-fn example_in(namespace: &str) -> Vec<Value> {
+pub(crate) fn example_in(namespace: &str) -> Vec<Value> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/examples/vocilia");
     let (ok, out, err) = kubectl(&["kustomize", dir.to_str().unwrap()], None);
     assert!(ok, "{err}");

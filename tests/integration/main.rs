@@ -7,6 +7,7 @@
 
 mod support;
 
+mod admin_api;
 mod admission;
 mod controller;
 mod crds;

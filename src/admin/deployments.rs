@@ -1,0 +1,231 @@
+//! `GET /api/admin/deployment/status`: every environment with its deployments, domains and
+//! certificates, read from the controllers' caches (no provider or API-server read on the
+//! request path beyond the cached permission reviews).
+
+use std::collections::BTreeMap;
+
+use axum::{
+    Json,
+    extract::{Query, State},
+    http::HeaderMap,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::ResourceExt;
+use serde::{Deserialize, Serialize};
+
+use super::{AdminState, auth::Access, error::ApiError};
+use crate::{
+    api::{
+        CommonStatus,
+        deployment::{DeploymentPhase, Release, RollbackRecord},
+    },
+    controllers::conditions::find,
+};
+
+/// Query parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusQuery {
+    /// Only this namespace.
+    pub namespace: Option<String>,
+}
+
+/// The answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EstateStatus {
+    pub environments: Vec<EnvironmentView>,
+    /// Namespaces left out because the caller may not list deployments there.
+    pub hidden_namespaces: usize,
+}
+
+/// One Environment and what refers to it.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentView {
+    pub namespace: String,
+    pub name: String,
+    /// `None` when no Environment of that name exists (a reference to a missing one).
+    pub health: Option<Health>,
+    pub deployments: Vec<DeploymentView>,
+    pub domains: Vec<DomainView>,
+    pub certificates: Vec<CertificateView>,
+}
+
+/// The Ready condition in short.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    pub ready: bool,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    /// Whether status describes the current spec.
+    pub up_to_date: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentView {
+    pub name: String,
+    pub provider: &'static str,
+    pub phase: Option<DeploymentPhase>,
+    pub health: Health,
+    pub live: Option<Release>,
+    pub previous: Option<Release>,
+    pub pending: Option<Release>,
+    pub held_revision: Option<String>,
+    pub last_rollback: Option<RollbackRecord>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainView {
+    pub name: String,
+    pub hostname: String,
+    pub health: Health,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateView {
+    pub name: String,
+    pub dns_names: Vec<String>,
+    pub health: Health,
+    pub not_after: Option<String>,
+    pub renewal_time: Option<String>,
+}
+
+/// The handler.
+pub async fn status(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    query: Result<Query<StatusQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<EstateStatus>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let caller = state.gate.authenticate(&headers).await?;
+    if let Some(ns) = &query.namespace {
+        let access = Access::resource("list", "deployments", ns);
+        state.gate.require(&caller, &access).await?;
+    }
+    let caches = &state.caches;
+    let mut estate: BTreeMap<(String, String), EnvironmentView> = BTreeMap::new();
+    for e in caches.environments.state() {
+        let view = slot(
+            &mut estate,
+            e.namespace().unwrap_or_default(),
+            &e.name_any(),
+        );
+        view.health = Some(health(
+            e.status.as_ref().map(|s| &s.common),
+            e.metadata.generation,
+        ));
+    }
+    for d in caches.deployments.state() {
+        let s = d.status.clone().unwrap_or_default();
+        slot(
+            &mut estate,
+            d.namespace().unwrap_or_default(),
+            &d.spec.environment_ref.name,
+        )
+        .deployments
+        .push(DeploymentView {
+            name: d.name_any(),
+            provider: if d.spec.service.railway.is_some() {
+                "railway"
+            } else {
+                "vercel"
+            },
+            phase: s.phase,
+            health: health(Some(&s.common), d.metadata.generation),
+            live: s.current,
+            previous: s.previous,
+            pending: s.pending,
+            held_revision: s.held_revision,
+            last_rollback: s.last_rollback,
+        });
+    }
+    for d in caches.domains.state() {
+        slot(
+            &mut estate,
+            d.namespace().unwrap_or_default(),
+            &d.spec.environment_ref.name,
+        )
+        .domains
+        .push(DomainView {
+            name: d.name_any(),
+            hostname: d.spec.hostname.clone(),
+            health: health(d.status.as_ref().map(|s| &s.common), d.metadata.generation),
+        });
+    }
+    for c in caches.certificates.state() {
+        let s = c.status.clone().unwrap_or_default();
+        slot(
+            &mut estate,
+            c.namespace().unwrap_or_default(),
+            &c.spec.environment_ref.name,
+        )
+        .certificates
+        .push(CertificateView {
+            name: c.name_any(),
+            dns_names: c.spec.dns_names.clone(),
+            health: health(Some(&s.common), c.metadata.generation),
+            not_after: s.not_after,
+            renewal_time: s.renewal_time,
+        });
+    }
+
+    let mut allowed: BTreeMap<String, bool> = BTreeMap::new();
+    let mut environments = Vec::new();
+    let mut hidden = 0;
+    for ((ns, _), mut view) in estate {
+        if query.namespace.as_ref().is_some_and(|want| *want != ns) {
+            continue;
+        }
+        let may = match allowed.get(&ns) {
+            Some(may) => *may,
+            None => {
+                let access = Access::resource("list", "deployments", &ns);
+                let may = state.gate.allowed(&caller, &access).await?;
+                if !may {
+                    hidden += 1;
+                }
+                allowed.insert(ns.clone(), may);
+                may
+            }
+        };
+        if may {
+            view.deployments.sort_by(|a, b| a.name.cmp(&b.name));
+            view.domains.sort_by(|a, b| a.name.cmp(&b.name));
+            view.certificates.sort_by(|a, b| a.name.cmp(&b.name));
+            environments.push(view);
+        }
+    }
+    Ok(Json(EstateStatus {
+        environments,
+        hidden_namespaces: hidden,
+    }))
+}
+
+fn slot<'a>(
+    estate: &'a mut BTreeMap<(String, String), EnvironmentView>,
+    namespace: String,
+    environment: &str,
+) -> &'a mut EnvironmentView {
+    estate
+        .entry((namespace.clone(), environment.to_owned()))
+        .or_insert_with(|| EnvironmentView {
+            namespace,
+            name: environment.to_owned(),
+            ..EnvironmentView::default()
+        })
+}
+
+fn health(status: Option<&CommonStatus>, generation: Option<i64>) -> Health {
+    let ready: Option<&Condition> = status.and_then(|s| find(&s.conditions, "Ready"));
+    Health {
+        ready: ready.is_some_and(|c| c.status == "True"),
+        reason: ready.map(|c| c.reason.clone()),
+        message: ready.map(|c| c.message.clone()).filter(|m| !m.is_empty()),
+        up_to_date: status.and_then(|s| s.observed_generation) == generation,
+    }
+}

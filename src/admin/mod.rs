@@ -1,0 +1,43 @@
+//! The admin API under `/api/admin`: read models served from the controllers' caches and
+//! the history store, and a few audited actions. Callers authenticate with a Kubernetes
+//! bearer token and are authorised by the API server's RBAC (see [`auth`]); every answer,
+//! error or not, is JSON (see [`error`]).
+
+pub mod auth;
+mod deployments;
+pub mod error;
+
+use axum::{Router, routing::get};
+use kube::Client;
+
+use crate::{controllers::Caches, store::Store};
+
+/// What the admin handlers share.
+#[derive(Clone)]
+pub struct AdminState {
+    pub gate: auth::Gate,
+    pub caches: Caches,
+    /// The history store, when one is configured.
+    pub store: Option<Store>,
+}
+
+impl AdminState {
+    #[must_use]
+    pub fn new(client: Client, caches: Caches, store: Option<Store>) -> Self {
+        Self {
+            gate: auth::Gate::new(client),
+            caches,
+            store,
+        }
+    }
+}
+
+/// The admin routes, to be nested under `/api/admin`.
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/deployment/status", get(deployments::status))
+        .fallback(|| async {
+            error::ApiError::NotFound("no such admin endpoint; see /api/admin/openapi.json".into())
+        })
+        .with_state(state)
+}
