@@ -6,7 +6,10 @@ use kube::{Api, Client, Resource, api::PartialObjectMeta, runtime::reflector::Ob
 use serde::de::DeserializeOwned;
 
 use super::Error;
-use crate::api::common::{ConfigMapKeyRef, SecretKeyRef};
+use crate::{
+    api::common::{ConfigMapKeyRef, SecretKeyRef},
+    providers::http::Secret as ProviderSecret,
+};
 
 /// Looks up a resource's references in its namespace and remembers what is missing.
 pub struct Dependencies {
@@ -26,26 +29,43 @@ impl Dependencies {
         }
     }
 
-    /// Checks that `r.key` exists in Secret `r.name` (the value is not read).
-    pub async fn secret_key(&mut self, r: &SecretKeyRef) -> Result<(), Error> {
+    /// The value of `r.key` in Secret `r.name`, noting it when missing. The value stays
+    /// wrapped in [`ProviderSecret`] so it can reach no log or message.
+    pub async fn secret_key(&mut self, r: &SecretKeyRef) -> Result<Option<ProviderSecret>, Error> {
         let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let what = format!("Secret {}/{}", self.namespace, r.name);
         let found = api.get_opt(&r.name).await.map_err(|source| Error::Read {
-            what: format!("Secret {}/{}", self.namespace, r.name),
+            what: what.clone(),
             source,
         })?;
-        match found {
-            None => self
-                .missing
-                .push(format!("Secret {}/{}", self.namespace, r.name)),
-            Some(s) if !has_key(s.data.as_ref(), s.string_data.as_ref(), &r.key) => {
-                self.missing.push(format!(
-                    "key {} in Secret {}/{}",
-                    r.key, self.namespace, r.name
-                ));
+        let Some(secret) = found else {
+            self.missing.push(what);
+            return Ok(None);
+        };
+        let bytes = secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(&r.key))
+            .map(|b| b.0.clone())
+            .or_else(|| {
+                secret
+                    .string_data
+                    .as_ref()
+                    .and_then(|d| d.get(&r.key))
+                    .map(|s| s.clone().into_bytes())
+            });
+        match bytes.map(String::from_utf8) {
+            None => {
+                self.missing.push(format!("key {} in {what}", r.key));
+                Ok(None)
             }
-            Some(_) => {}
+            Some(Err(_)) => {
+                self.missing
+                    .push(format!("key {} in {what} as UTF-8 text", r.key));
+                Ok(None)
+            }
+            Some(Ok(value)) => Ok(Some(ProviderSecret::new(value.trim_end_matches('\n')))),
         }
-        Ok(())
     }
 
     /// Checks that Secret `name` exists.
@@ -66,32 +86,23 @@ impl Dependencies {
         Ok(())
     }
 
-    /// Checks that `r.key` exists in ConfigMap `r.name`.
-    pub async fn config_map_key(&mut self, r: &ConfigMapKeyRef) -> Result<(), Error> {
+    /// The value of `r.key` in ConfigMap `r.name` (text data only), noting it when missing.
+    pub async fn config_map_key(&mut self, r: &ConfigMapKeyRef) -> Result<Option<String>, Error> {
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.namespace);
+        let what = format!("ConfigMap {}/{}", self.namespace, r.name);
         let found = api.get_opt(&r.name).await.map_err(|source| Error::Read {
-            what: format!("ConfigMap {}/{}", self.namespace, r.name),
+            what: what.clone(),
             source,
         })?;
-        match found {
-            None => self
-                .missing
-                .push(format!("ConfigMap {}/{}", self.namespace, r.name)),
-            Some(cm)
-                if !cm.data.as_ref().is_some_and(|d| d.contains_key(&r.key))
-                    && !cm
-                        .binary_data
-                        .as_ref()
-                        .is_some_and(|d| d.contains_key(&r.key)) =>
-            {
-                self.missing.push(format!(
-                    "key {} in ConfigMap {}/{}",
-                    r.key, self.namespace, r.name
-                ));
-            }
-            Some(_) => {}
+        let Some(cm) = found else {
+            self.missing.push(what);
+            return Ok(None);
+        };
+        let value = cm.data.as_ref().and_then(|d| d.get(&r.key)).cloned();
+        if value.is_none() {
+            self.missing.push(format!("key {} in {what}", r.key));
         }
-        Ok(())
+        Ok(value)
     }
 
     /// Fetches the berth object `name` of kind `K`, noting it when missing.
@@ -120,14 +131,6 @@ impl Dependencies {
     pub fn missing(self) -> Vec<String> {
         self.missing
     }
-}
-
-fn has_key(
-    data: Option<&std::collections::BTreeMap<String, k8s_openapi::ByteString>>,
-    string_data: Option<&std::collections::BTreeMap<String, String>>,
-    key: &str,
-) -> bool {
-    data.is_some_and(|d| d.contains_key(key)) || string_data.is_some_and(|d| d.contains_key(key))
 }
 
 /// The condition message for missing dependencies.

@@ -1,6 +1,9 @@
 //! Environment reconciler. Until the provider clients land, it checks every binding's
 //! credentials and every variable source exist, then says honestly that it cannot sync.
 
+mod desired;
+mod sync_plan;
+
 use std::sync::Arc;
 
 use kube::runtime::Controller;
