@@ -116,10 +116,22 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
     {
         announce(&ctx, obj.as_ref(), &verdict).await;
     }
-    ctx.backoff.reset(&obj.uid().unwrap_or_default());
+    let uid = obj.uid().unwrap_or_default();
     Ok(match verdict {
-        Verdict::Suspended => Action::await_change(),
-        _ => Action::requeue(requeue.unwrap_or(ctx.resync)),
+        Verdict::Suspended => {
+            ctx.backoff.reset(&uid);
+            Action::await_change()
+        }
+        // A transient provider failure: the object's own jittered backoff grows until a
+        // reconcile gets through (or the provider's wait, when it named one, if longer).
+        Verdict::Retrying { .. } => {
+            let backoff = ctx.backoff.next_delay(&uid);
+            Action::requeue(requeue.map_or(backoff, |wait| wait.max(backoff)))
+        }
+        _ => {
+            ctx.backoff.reset(&uid);
+            Action::requeue(requeue.unwrap_or(ctx.resync))
+        }
     })
 }
 
