@@ -18,3 +18,4 @@ mod provider_http;
 mod sandbox;
 mod store;
 mod up;
+mod vercel_client;

@@ -20,7 +20,12 @@ pub(super) fn err(status: StatusCode, code: &str, message: &str) -> Response {
     err_with(status, code, message, Map::new())
 }
 
-pub(super) fn err_with(status: StatusCode, code: &str, message: &str, extra: Map<String, Value>) -> Response {
+pub(super) fn err_with(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    extra: Map<String, Value>,
+) -> Response {
     let mut e = Map::new();
     e.insert("code".into(), code.into());
     e.insert("message".into(), message.into());

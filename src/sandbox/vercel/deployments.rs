@@ -232,6 +232,11 @@ pub(super) async fn create_deployment(AxState(s): AxState<Shared>, body: Bytes) 
             pid
         }
     };
+    let git_source = v
+        .get("gitSource")
+        .cloned()
+        .or_else(|| base.as_ref().map(|b| b.git_source.clone()))
+        .unwrap_or(Value::Null);
     let d = Deployment {
         id: id.clone(),
         url: format!("{name}-{suffix}-sandbox.vercel.app"),
@@ -245,16 +250,14 @@ pub(super) async fn create_deployment(AxState(s): AxState<Shared>, body: Bytes) 
         building_at: None,
         ready: None,
         canceled_at: None,
-        meta: v
-            .get("meta")
-            .cloned()
-            .or_else(|| base.as_ref().map(|b| b.meta.clone()))
-            .unwrap_or_else(|| json!({})),
-        git_source: v
-            .get("gitSource")
-            .cloned()
-            .or_else(|| base.as_ref().map(|b| b.git_source.clone()))
-            .unwrap_or(Value::Null),
+        meta: git_meta(
+            v.get("meta")
+                .cloned()
+                .or_else(|| base.as_ref().map(|b| b.meta.clone()))
+                .unwrap_or_else(|| json!({})),
+            &git_source,
+        ),
+        git_source,
         error: None,
         alias: Vec::new(),
         alias_assigned: false,
@@ -268,7 +271,38 @@ pub(super) async fn create_deployment(AxState(s): AxState<Shared>, body: Bytes) 
     Json(out).into_response()
 }
 
-pub(super) async fn get_deployment(AxState(s): AxState<Shared>, Path(id): Path<String>) -> Response {
+/// `meta` with the commit keys Vercel adds to deployments of a GitHub source (lists carry
+/// the commit only there).
+fn git_meta(mut meta: Value, git_source: &Value) -> Value {
+    let field = |k: &str| {
+        git_source
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    if field("type").as_deref() != Some("github") {
+        return meta;
+    }
+    if let Some(m) = meta.as_object_mut() {
+        for (key, value) in [
+            ("githubCommitSha", field("sha")),
+            ("githubCommitRef", field("ref")),
+            ("githubCommitOrg", field("org")),
+            ("githubCommitRepo", field("repo")),
+        ] {
+            if let Some(value) = value {
+                m.entry(key).or_insert(value.into());
+            }
+        }
+        m.entry("githubDeployment").or_insert("1".into());
+    }
+    meta
+}
+
+pub(super) async fn get_deployment(
+    AxState(s): AxState<Shared>,
+    Path(id): Path<String>,
+) -> Response {
     let inner = lock(&s.inner);
     let host = id.trim_start_matches("https://");
     match inner
@@ -281,7 +315,10 @@ pub(super) async fn get_deployment(AxState(s): AxState<Shared>, Path(id): Path<S
     }
 }
 
-pub(super) async fn delete_deployment(AxState(s): AxState<Shared>, Path(id): Path<String>) -> Response {
+pub(super) async fn delete_deployment(
+    AxState(s): AxState<Shared>,
+    Path(id): Path<String>,
+) -> Response {
     let mut inner = lock(&s.inner);
     match inner.deployments.iter().position(|d| d.id == id) {
         Some(i) => {
@@ -297,7 +334,10 @@ pub(super) async fn delete_deployment(AxState(s): AxState<Shared>, Path(id): Pat
     }
 }
 
-pub(super) async fn cancel_deployment(AxState(s): AxState<Shared>, Path(id): Path<String>) -> Response {
+pub(super) async fn cancel_deployment(
+    AxState(s): AxState<Shared>,
+    Path(id): Path<String>,
+) -> Response {
     let mut inner = lock(&s.inner);
     let Some(d) = inner.deployments.iter_mut().find(|d| d.id == id) else {
         return deployment_missing();

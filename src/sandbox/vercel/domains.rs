@@ -164,7 +164,10 @@ pub(super) async fn add_domain(
     Json(out).into_response()
 }
 
-pub(super) async fn list_domains(AxState(s): AxState<Shared>, Path(project): Path<String>) -> Response {
+pub(super) async fn list_domains(
+    AxState(s): AxState<Shared>,
+    Path(project): Path<String>,
+) -> Response {
     let mut inner = lock(&s.inner);
     let pid = match find_project(&inner, &project) {
         Ok(p) => p.id.clone(),
@@ -278,7 +281,10 @@ pub(super) async fn verify_domain(
 const VERCEL_A: &str = "76.76.21.21";
 const VERCEL_CNAME: &str = "cname.vercel-dns.com";
 
-pub(super) async fn domain_config(AxState(s): AxState<Shared>, Path(domain): Path<String>) -> Response {
+pub(super) async fn domain_config(
+    AxState(s): AxState<Shared>,
+    Path(domain): Path<String>,
+) -> Response {
     let world = &s.common.world;
     let configured_by = if world.exists("A", &domain, VERCEL_A) {
         Some("A")

@@ -38,8 +38,8 @@ use self::{
     env::Env,
     projects::{Project, project_json_bare},
 };
-pub(crate) use routes::router;
 use super::{AppTarget, Common, Snapshot, faults::lock};
+pub(crate) use routes::router;
 
 /// The team the sandbox's token belongs to.
 pub const TEAM_ID: &str = "team_sandbox";
@@ -129,7 +129,6 @@ impl Snapshot for State {
         })
     }
 }
-
 
 type Shared = Arc<State>;
 type Q = Query<HashMap<String, String>>;

@@ -28,7 +28,10 @@ pub(super) struct Project {
     pub(super) created_at: i64,
 }
 
-pub(super) fn find_project<'a>(inner: &'a Inner, id_or_name: &str) -> Result<&'a Project, Response> {
+pub(super) fn find_project<'a>(
+    inner: &'a Inner,
+    id_or_name: &str,
+) -> Result<&'a Project, Response> {
     inner
         .projects
         .iter()
@@ -140,7 +143,10 @@ pub(super) async fn create_project(AxState(s): AxState<Shared>, body: Bytes) -> 
     Json(out).into_response()
 }
 
-pub(super) async fn get_project(AxState(s): AxState<Shared>, Path(project): Path<String>) -> Response {
+pub(super) async fn get_project(
+    AxState(s): AxState<Shared>,
+    Path(project): Path<String>,
+) -> Response {
     let inner = lock(&s.inner);
     match find_project(&inner, &project) {
         Ok(p) => Json(project_json(&inner, p)).into_response(),
