@@ -116,7 +116,6 @@ pub(super) async fn get_env(
     }
 }
 
-/// Check one env item; `Err` is the `error` object of a `failed[]` entry.
 /// One valid env item.
 struct EnvItem {
     key: String,
@@ -127,6 +126,7 @@ struct EnvItem {
     comment: Option<String>,
 }
 
+/// Check one env item; `Err` is the `error` object of a `failed[]` entry.
 fn check_env(item: &Value) -> Result<EnvItem, Value> {
     let fail = |code: &str, message: &str, key: Option<&str>| json!({"code": code, "message": message, "key": key});
     let key = item.get("key").and_then(Value::as_str);
