@@ -6,7 +6,8 @@
 //!                   · dns::DnsRecords · platform_backups::DatabaseBackups
 //!                        │
 //!                        ▼
-//!                 typed clients (dns::powerdns::PowerDns, …)       one per provider API
+//!                 typed clients (dns::powerdns::PowerDns,          one per provider API
+//!                   vercel::VercelClient, …)
 //!                        │
 //!                        ▼
 //!                 http::ProviderHttp  ── per provider instance:
@@ -31,5 +32,6 @@ pub mod http;
 pub mod models;
 pub mod platform_backups;
 pub mod variables;
+pub mod vercel;
 
 pub use error::{Class, Error, Limiter, Result, excerpt};

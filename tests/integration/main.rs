@@ -19,3 +19,4 @@ mod provider_http;
 mod sandbox;
 mod store;
 mod up;
+mod vercel_client;
