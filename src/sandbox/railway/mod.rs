@@ -12,8 +12,8 @@
 //! - [`schema`]: scalars, shared object types and the merged query/mutation roots;
 //! - [`state`]: the in-memory rows and the hostnames the apps server resolves;
 //! - [`lookup`]: project, environment, service and service-instance queries;
-//! - [`deployments`]: the deployment state machine and its queries; [`deploy_actions`]: the
-//!   deploy, redeploy, rollback, cancel and remove mutations;
+//! - [`deployments`]: the deployment state machine, its queries and build logs;
+//!   [`deploy_actions`]: the deploy, redeploy, rollback, cancel and remove mutations;
 //! - [`variables`]: variable reads (with reference rendering) and writes;
 //! - [`domain_types`] and [`domains`]: service and custom domains with their DNS status;
 //! - [`auth`]: who is calling and scope checks; [`http`]: the axum route and error shapes.
