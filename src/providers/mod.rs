@@ -30,6 +30,7 @@ pub mod http;
 /// against recorded bodies in `tests/fixtures/providers/`.
 pub mod models;
 pub mod platform_backups;
+pub mod railway;
 pub mod variables;
 
 pub use error::{Class, Error, Limiter, Result, excerpt};
