@@ -31,6 +31,7 @@ pub mod http;
 /// against recorded bodies in `tests/fixtures/providers/`.
 pub mod models;
 pub mod platform_backups;
+pub mod railway;
 pub mod variables;
 pub mod vercel;
 
