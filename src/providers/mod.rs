@@ -6,10 +6,11 @@
 //!                   · dns::DnsRecords · platform_backups::DatabaseBackups
 //!                        │
 //!                        ▼
-//!                 typed clients (dns::powerdns::PowerDns, …)       one per provider API
+//!                 typed clients (dns::powerdns::PowerDns, dns::cloudflare::Cloudflare,
+//!                 supabase::Supabase, …)                           one per provider API
 //!                        │
 //!                        ▼
-//!                 http::ProviderHttp  ── per provider instance:
+//!                 http::ProviderHttp  ── per provider instance, shared through pool::Pool:
 //!                   auth · timeout · retries (idempotent only) · Retry-After
 //!                   · token-bucket budget · circuit breaker · metrics
 //!                        │
@@ -30,6 +31,9 @@ pub mod http;
 /// against recorded bodies in `tests/fixtures/providers/`.
 pub mod models;
 pub mod platform_backups;
+pub mod pool;
+pub mod supabase;
 pub mod variables;
 
 pub use error::{Class, Error, Limiter, Result, excerpt};
+pub use pool::Pool;
