@@ -60,6 +60,8 @@ pub struct Context {
     pub resync: Duration,
     /// Watch only this namespace (a namespace-scoped install); `None` watches all.
     pub namespace: Option<String>,
+    /// Provider HTTP layers shared by every reconcile (budgets and circuits per account).
+    pub providers: crate::providers::Pool,
 }
 
 impl Context {
