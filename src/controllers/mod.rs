@@ -22,6 +22,7 @@ mod backup_policy;
 mod certificate;
 mod deployment;
 mod domain;
+pub mod connect;
 mod environment;
 
 use std::{fmt::Debug, future::Future, sync::Arc, time::Duration};
@@ -113,6 +114,9 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// A provider call failed where no condition can carry it (cleanup on deletion).
+    #[error(transparent)]
+    Provider(#[from] crate::providers::Error),
     /// Adding or removing the finalizer failed.
     #[error("failed to update the finalizer")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
@@ -126,6 +130,7 @@ impl Error {
             Self::WriteStatus { .. } => "write_status",
             Self::StatusTimeout { .. } => "status_timeout",
             Self::Read { .. } => "read",
+            Self::Provider(e) => e.metric_label(),
             Self::Finalizer(_) => "finalizer",
         }
     }

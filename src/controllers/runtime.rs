@@ -160,7 +160,8 @@ async fn announce<K: Managed>(ctx: &Context, obj: &K, verdict: &Verdict) {
     publish(ctx, obj, type_, reason, &note).await;
 }
 
-async fn publish<K: Managed>(ctx: &Context, obj: &K, type_: EventType, reason: &str, note: &str) {
+/// Publishes one Event about `obj` (best effort).
+pub async fn publish<K: Managed>(ctx: &Context, obj: &K, type_: EventType, reason: &str, note: &str) {
     let event = Event {
         type_,
         reason: reason.into(),
