@@ -67,9 +67,13 @@ impl Connections {
         let railway = match (&p.railway, &credentials.railway) {
             (Some(b), Some(token)) => {
                 let endpoint = b.endpoint.as_deref().unwrap_or(railway::DEFAULT_ENDPOINT);
-                let config =
-                    RailwayClient::config(endpoint, token.clone(), format!("project {}", b.project_id));
-                let client = RailwayClient::new(pool.http(config)?, &b.project_id, &b.environment_id);
+                let config = RailwayClient::config(
+                    endpoint,
+                    token.clone(),
+                    format!("project {}", b.project_id),
+                );
+                let client =
+                    RailwayClient::new(pool.http(config)?, &b.project_id, &b.environment_id);
                 Some((client, token.clone()))
             }
             _ => None,
@@ -93,8 +97,11 @@ impl Connections {
         let dns = p.dns.as_ref();
         let powerdns = match (dns.and_then(|d| d.powerdns.as_ref()), &credentials.powerdns) {
             (Some(b), Some(key)) => {
-                let mut config =
-                    HttpConfig::new(providers::dns::powerdns::PROVIDER, &b.url, Auth::ApiKey(key.clone()));
+                let mut config = HttpConfig::new(
+                    providers::dns::powerdns::PROVIDER,
+                    &b.url,
+                    Auth::ApiKey(key.clone()),
+                );
                 config.account = Some(format!("server {}", b.server_id));
                 let nameservers = dns.map(|d| d.nameservers.clone()).unwrap_or_default();
                 Some(Box::new(
@@ -103,7 +110,10 @@ impl Connections {
             }
             _ => None,
         };
-        let cloudflare = match (dns.and_then(|d| d.cloudflare.as_ref()), &credentials.cloudflare) {
+        let cloudflare = match (
+            dns.and_then(|d| d.cloudflare.as_ref()),
+            &credentials.cloudflare,
+        ) {
             (Some(b), Some(token)) => {
                 let config = Cloudflare::config(b.endpoint.as_deref(), token.clone(), None);
                 Some(Box::new(Cloudflare::new(pool.http(config)?, None)) as Box<dyn DnsRecords>)
@@ -141,18 +151,25 @@ impl Connections {
 
     /// The deploys client for a Deployment's service, and the service's id at its platform.
     /// `Err` says which binding is missing.
-    pub fn deploys<'a>(&'a self, service: &'a ServiceRef) -> Result<(&'a dyn Deploys, &'a str), String> {
+    pub fn deploys<'a>(
+        &'a self,
+        service: &'a ServiceRef,
+    ) -> Result<(&'a dyn Deploys, &'a str), String> {
         match (&service.railway, &service.vercel) {
             (Some(r), _) => self
                 .railway
                 .as_ref()
                 .map(|(c, _)| (c as &dyn Deploys, r.service_id.as_str()))
-                .ok_or_else(|| "spec.service.railway needs the Environment's spec.providers.railway".into()),
+                .ok_or_else(|| {
+                    "spec.service.railway needs the Environment's spec.providers.railway".into()
+                }),
             (None, Some(v)) => self
                 .vercel
                 .as_ref()
                 .map(|(c, _)| (c as &dyn Deploys, v.project.as_str()))
-                .ok_or_else(|| "spec.service.vercel needs the Environment's spec.providers.vercel".into()),
+                .ok_or_else(|| {
+                    "spec.service.vercel needs the Environment's spec.providers.vercel".into()
+                }),
             (None, None) => Err("spec.service names no platform".into()),
         }
     }

@@ -20,9 +20,9 @@ pub mod status;
 
 mod backup_policy;
 mod certificate;
+pub mod connect;
 mod deployment;
 mod domain;
-pub mod connect;
 mod environment;
 
 use std::{fmt::Debug, future::Future, sync::Arc, time::Duration};

@@ -161,7 +161,13 @@ async fn announce<K: Managed>(ctx: &Context, obj: &K, verdict: &Verdict) {
 }
 
 /// Publishes one Event about `obj` (best effort).
-pub async fn publish<K: Managed>(ctx: &Context, obj: &K, type_: EventType, reason: &str, note: &str) {
+pub async fn publish<K: Managed>(
+    ctx: &Context,
+    obj: &K,
+    type_: EventType,
+    reason: &str,
+    note: &str,
+) {
     let event = Event {
         type_,
         reason: reason.into(),

@@ -630,10 +630,7 @@ fn vocilia_references_resolve() {
             broken.push(format!("Secret {name}: not labelled berth.dev/placeholder"));
         }
         for value in s["stringData"].as_object().expect("stringData").values() {
-            if !value
-                .as_str()
-                .is_some_and(|v| v.contains("sandbox"))
-            {
+            if !value.as_str().is_some_and(|v| v.contains("sandbox")) {
                 broken.push(format!(
                     "Secret {name}: a value is not a sandbox placeholder"
                 ));

@@ -61,7 +61,9 @@ fn state(pool: Pool) -> AppState {
 async fn serve(state: AppState) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let admin =
+        berth::admin::AdminState::new(crate::support::client().await, state.caches.clone(), None);
+    tokio::spawn(async move { axum::serve(listener, router(state, admin)).await.unwrap() });
     format!("http://{addr}")
 }
 

@@ -46,7 +46,10 @@ impl Reconciler for Environment {
         let missing = deps.missing();
         let status = obj.status.clone().unwrap_or_default();
         if !missing.is_empty() {
-            return Ok(Outcome::of(status, Verdict::blocked(deps::waiting_for(&missing))));
+            return Ok(Outcome::of(
+                status,
+                Verdict::blocked(deps::waiting_for(&missing)),
+            ));
         }
         let connections = match Connections::new(&ctx.providers, &obj.spec.providers, &credentials)
         {
@@ -155,7 +158,12 @@ impl Sync<'_> {
         let desired = desired::by_target(self.spec, values, OWNER_MARKER);
         // Targets synced before but no longer declared still get their owned variables removed.
         let mut targets: BTreeSet<Target> = desired.keys().cloned().collect();
-        targets.extend(status.targets.iter().filter_map(|t| Target::parse(&t.target)));
+        targets.extend(
+            status
+                .targets
+                .iter()
+                .filter_map(|t| Target::parse(&t.target)),
+        );
 
         let mut unmanaged = Vec::new();
         let mut pending_changes = Vec::new();
@@ -263,9 +271,12 @@ impl Sync<'_> {
         });
         entry.drifted.clone_from(&plan.drifted);
         if !self.observe_only {
-            // Writes first: a failed delete then leaves a variable too many, never one too few.
-            client.upsert(target.service(), &plan.upserts).await?;
-            client.delete(target.service(), &plan.deletes).await?;
+            if !plan.is_noop() {
+                // Writes first: a failed delete leaves a variable too many, never one too few.
+                client.upsert(target.service(), &plan.upserts).await?;
+                client.delete(target.service(), &plan.deletes).await?;
+                tracing::info!(target = %label, written = plan.upserts.len(), deleted = plan.deletes.len(), "variables synced");
+            }
             entry.hash = Some(plan.hash);
             entry.owned = plan.owned;
             entry.last_sync_time = Some(chrono::Utc::now().to_rfc3339());

@@ -186,7 +186,11 @@ mod tests {
         assert_eq!(read(&[]), None);
 
         let quota = headers(&[("x-ratelimit-reset", "1700003600")]);
-        assert_eq!(overload_wait(&quota, now), None, "a 503 ignores the quota window");
+        assert_eq!(
+            overload_wait(&quota, now),
+            None,
+            "a 503 ignores the quota window"
+        );
         let both = headers(&[("retry-after", "2"), ("x-ratelimit-reset", "1700003600")]);
         assert_eq!(overload_wait(&both, now), Some(Duration::from_secs(2)));
     }
