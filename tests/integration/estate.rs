@@ -136,19 +136,33 @@ async fn example_estate_gets_honest_status_within_ten_seconds() {
     );
 
     // Both Environments write their variables to the sandbox and say so.
-    let objects = crate::support::eventually(
-        Duration::from_secs(30),
-        "both Environments Ready",
-        || async {
-            let objects = berth_objects(&ns);
-            objects
+    let started = Instant::now();
+    let objects = loop {
+        let objects = berth_objects(&ns);
+        let environments: Vec<&Value> = objects
+            .iter()
+            .filter(|o| o["kind"] == "Environment")
+            .collect();
+        if environments
+            .iter()
+            .all(|o| condition(o, "Ready").is_some_and(|c| c["status"] == "True"))
+        {
+            break objects;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "Environments not Ready after 30 s: {:?}\n{}",
+            environments
                 .iter()
-                .filter(|o| o["kind"] == "Environment")
-                .all(|o| condition(o, "Ready").is_some_and(|c| c["status"] == "True"))
-                .then_some(objects)
-        },
-    )
-    .await;
+                .map(|e| (
+                    e["metadata"]["name"].clone(),
+                    condition(e, "Ready").cloned()
+                ))
+                .collect::<Vec<_>>(),
+            controller.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let production = objects
         .iter()
         .find(|o| o["kind"] == "Environment" && o["metadata"]["name"] == "production")
