@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - [`api`]: the custom resources (`berth.dev/v1alpha1`).
+//! - [`backup`]: the backup engine: schedules, `pg_dump` to a directory or S3, retention,
+//!   restore verification, and the catalogue of runs.
 //! - [`controllers`]: one reconciler a kind plus the shared runtime (status, backoff, finalizers).
 //! - [`http`]: health, metrics and the admin API, served by the same process.
 //! - [`providers`]: provider clients behind capability traits, over one HTTP layer.
@@ -12,6 +14,7 @@
 //! - [`sandbox`]: simulators of Vercel, Cloudflare, Supabase and Railway (`berth sandbox`).
 
 pub mod api;
+pub mod backup;
 pub mod controllers;
 pub mod crdgen;
 pub mod devstack;

@@ -115,6 +115,9 @@ pub async fn serve(
         leader: leading.clone(),
         resync: Duration::from_secs(args.resync_seconds),
         namespace: args.watch_namespace.clone(),
+        backups: store
+            .clone()
+            .map(|s| Arc::new(controllers::backup_policy::Runner::new(s))),
     });
     let (caches, controllers) = controllers::run_all(ctx, shutdown.clone());
 

@@ -18,7 +18,7 @@ pub mod metrics;
 pub mod runtime;
 pub mod status;
 
-mod backup_policy;
+pub mod backup_policy;
 mod certificate;
 mod deployment;
 mod domain;
@@ -60,6 +60,9 @@ pub struct Context {
     pub resync: Duration,
     /// Watch only this namespace (a namespace-scoped install); `None` watches all.
     pub namespace: Option<String>,
+    /// Runs backups and verifications; `None` without a history database, where runs could
+    /// not be recorded.
+    pub backups: Option<Arc<backup_policy::Runner>>,
 }
 
 impl Context {
@@ -165,6 +168,8 @@ pub struct Outcome<S> {
     pub status: S,
     /// When to look again; `None` means the regular resync interval.
     pub requeue: Option<Duration>,
+    /// Kind-specific conditions besides the four every kind has (merged by type).
+    pub conditions: Vec<conditions::Desired>,
 }
 
 impl<S> Outcome<S> {
@@ -176,6 +181,7 @@ impl<S> Outcome<S> {
             sync,
             status,
             requeue: None,
+            conditions: Vec::new(),
         }
     }
 }
