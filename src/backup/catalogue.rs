@@ -314,16 +314,22 @@ impl Catalogue {
 
     /// Marks backups pruned (their files are gone); the rows stay as history.
     pub async fn mark_pruned(&self, ids: &[String]) -> Result<(), Error> {
-        sqlx::query("UPDATE backups SET status = 'pruned' WHERE id = ANY($1) AND status = 'complete'")
-            .bind(ids)
-            .execute(self.store.pool())
-            .await
-            .map_err(query_error("mark backups pruned"))?;
+        sqlx::query(
+            "UPDATE backups SET status = 'pruned' WHERE id = ANY($1) AND status = 'complete'",
+        )
+        .bind(ids)
+        .execute(self.store.pool())
+        .await
+        .map_err(query_error("mark backups pruned"))?;
         Ok(())
     }
 
     /// Records a verification of `backup_id` starting; returns its id.
-    pub async fn begin_verification(&self, backup_id: &str, started_at: DateTime<Utc>) -> Result<i64, Error> {
+    pub async fn begin_verification(
+        &self,
+        backup_id: &str,
+        started_at: DateTime<Utc>,
+    ) -> Result<i64, Error> {
         sqlx::query_scalar(
             "INSERT INTO backup_verifications (backup_id, started_at) VALUES ($1, $2) RETURNING id",
         )
@@ -463,13 +469,10 @@ impl Catalogue {
             .map_err(query_error("list backups"))?;
         let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
         items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let next = more
-            .then(|| items.last())
-            .flatten()
-            .map(|b| Cursor {
-                started_at: b.started_at,
-                id: b.id.clone(),
-            });
+        let next = more.then(|| items.last()).flatten().map(|b| Cursor {
+            started_at: b.started_at,
+            id: b.id.clone(),
+        });
         Ok(Page { items, next })
     }
 }

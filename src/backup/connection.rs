@@ -15,7 +15,9 @@ pub enum Error {
     #[error("the connection string is not a postgres:// URI")]
     NotAUri,
     /// A parameter berth does not pass on.
-    #[error("unsupported connection parameter {0:?} (supported: sslmode, sslrootcert, connect_timeout, options, host)")]
+    #[error(
+        "unsupported connection parameter {0:?} (supported: sslmode, sslrootcert, connect_timeout, options, host)"
+    )]
     Unsupported(String),
     /// No database name.
     #[error("the connection URI names no database")]
@@ -60,8 +62,11 @@ impl Connection {
         if !matches!(url.scheme(), "postgres" | "postgresql") {
             return Err(Error::NotAUri);
         }
-        let decode =
-            |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         let mut host = url.host_str().unwrap_or_default().to_string();
         let mut params = Vec::new();
         for (k, v) in url.query_pairs() {

@@ -147,13 +147,14 @@ impl Target {
                     })?;
                 let path = dir.join(file_name(id));
                 let partial = dir.join(format!("{}.partial", file_name(id)));
-                let file = tokio::fs::File::create(&partial)
-                    .await
-                    .map_err(|source| Error::File {
-                        action: "create",
-                        path: partial.display().to_string(),
-                        source,
-                    })?;
+                let file =
+                    tokio::fs::File::create(&partial)
+                        .await
+                        .map_err(|source| Error::File {
+                            action: "create",
+                            path: partial.display().to_string(),
+                            source,
+                        })?;
                 Ok(Upload::File {
                     partial,
                     path,
@@ -163,15 +164,14 @@ impl Target {
             Self::S3 { store, .. } => {
                 let location = self.location(id);
                 let key = ObjectPath::from(self.key(id));
-                let upload =
-                    store
-                        .put_multipart(&key)
-                        .await
-                        .map_err(|source| Error::Object {
-                            action: "start uploading",
-                            location: location.clone(),
-                            source,
-                        })?;
+                let upload = store
+                    .put_multipart(&key)
+                    .await
+                    .map_err(|source| Error::Object {
+                        action: "start uploading",
+                        location: location.clone(),
+                        source,
+                    })?;
                 Ok(Upload::S3 {
                     location,
                     writer: WriteMultipart::new_with_chunk_size(upload, PART_SIZE),
@@ -181,7 +181,10 @@ impl Target {
     }
 
     /// Streams a backup back, in chunks.
-    pub async fn open(&self, location: &str) -> Result<BoxStream<'static, Result<Bytes, Error>>, Error> {
+    pub async fn open(
+        &self,
+        location: &str,
+    ) -> Result<BoxStream<'static, Result<Bytes, Error>>, Error> {
         match self {
             Self::Filesystem { .. } => {
                 let path = self.path_of(location)?;
@@ -387,7 +390,9 @@ impl Upload {
                     .map_err(io("rename"))?;
                 // The rename is durable only once the directory entry is.
                 if let Some(dir) = path.parent() {
-                    let d = tokio::fs::File::open(dir).await.map_err(io("open directory of"))?;
+                    let d = tokio::fs::File::open(dir)
+                        .await
+                        .map_err(io("open directory of"))?;
                     d.sync_all().await.map_err(io("fsync directory of"))?;
                 }
                 Ok(format!("file://{}", path.display()))
@@ -446,7 +451,10 @@ mod tests {
         let loc = up.commit().await.unwrap();
         assert_eq!(std::fs::read(dir.path().join("a.dump")).unwrap(), b"hello");
         let mut s = t.open(&loc).await.unwrap();
-        assert_eq!(s.next().await.unwrap().unwrap(), Bytes::from_static(b"hello"));
+        assert_eq!(
+            s.next().await.unwrap().unwrap(),
+            Bytes::from_static(b"hello")
+        );
 
         let mut up = t.create("b").await.unwrap();
         up.write(b"half").await.unwrap();

@@ -54,11 +54,16 @@ pub struct Dumped {
 /// Path of a PostgreSQL client tool: `$BERTH_PG_BINDIR/<tool>` when set, else from `PATH`.
 #[must_use]
 pub fn tool(name: &str) -> PathBuf {
-    std::env::var_os("BERTH_PG_BINDIR").map_or_else(|| PathBuf::from(name), |d| PathBuf::from(d).join(name))
+    std::env::var_os("BERTH_PG_BINDIR")
+        .map_or_else(|| PathBuf::from(name), |d| PathBuf::from(d).join(name))
 }
 
 /// Dumps `source` into `upload` and commits it.
-pub async fn dump(source: &Connection, application: &str, mut upload: Upload) -> Result<Dumped, Error> {
+pub async fn dump(
+    source: &Connection,
+    application: &str,
+    mut upload: Upload,
+) -> Result<Dumped, Error> {
     let result = stream(source, application, &mut upload).await;
     match result {
         Ok((size_bytes, sha256)) => {
@@ -76,7 +81,11 @@ pub async fn dump(source: &Connection, application: &str, mut upload: Upload) ->
     }
 }
 
-async fn stream(source: &Connection, application: &str, upload: &mut Upload) -> Result<(u64, String), Error> {
+async fn stream(
+    source: &Connection,
+    application: &str,
+    upload: &mut Upload,
+) -> Result<(u64, String), Error> {
     let pg_dump = tool("pg_dump");
     let mut cmd = tokio::process::Command::new(&pg_dump);
     scrub_pg_env(&mut cmd);

@@ -107,7 +107,13 @@ pub async fn backup(catalogue: &Catalogue, job: &BackupJob<'_>) -> Result<Taken,
         }
     };
     catalogue
-        .complete(&id, Utc::now(), dumped.size_bytes, &dumped.sha256, &dumped.location)
+        .complete(
+            &id,
+            Utc::now(),
+            dumped.size_bytes,
+            &dumped.sha256,
+            &dumped.location,
+        )
         .await?;
     let pruned = prune(catalogue, job.target, job.key, job.rules, job.tz).await?;
     Ok(Taken {
@@ -134,7 +140,10 @@ pub async fn prune_plan(
             time: b.started_at,
         })
         .collect();
-    let verified = rows.iter().find(|b| b.verified == Some(true)).map(|b| b.id.as_str());
+    let verified = rows
+        .iter()
+        .find(|b| b.verified == Some(true))
+        .map(|b| b.id.as_str());
     Ok(retention::plan(rules, &items, verified.as_slice(), tz))
 }
 
@@ -179,7 +188,12 @@ pub async fn verify_newest(
     catalogue: &Catalogue,
     job: &VerifyJob<'_>,
 ) -> Result<Option<(BackupRow, Report)>, Error> {
-    let Some(backup) = catalogue.complete_backups(job.key).await?.into_iter().next() else {
+    let Some(backup) = catalogue
+        .complete_backups(job.key)
+        .await?
+        .into_iter()
+        .next()
+    else {
         return Ok(None);
     };
     let (Some(location), Some(sha256)) = (backup.location.as_deref(), backup.sha256.as_deref())
@@ -198,6 +212,8 @@ pub async fn verify_newest(
         application: &application,
     })
     .await;
-    catalogue.finish_verification(id, Utc::now(), &report).await?;
+    catalogue
+        .finish_verification(id, Utc::now(), &report)
+        .await?;
     Ok(Some((backup, report)))
 }

@@ -176,7 +176,10 @@ mod tests {
         let once = plan(r, &all, &[], STOCKHOLM);
         let mut once_kept = once.keep.clone();
         once_kept.sort();
-        assert_eq!(once_kept, expected, "pruning once ends where nightly pruning ends");
+        assert_eq!(
+            once_kept, expected,
+            "pruning once ends where nightly pruning ends"
+        );
         assert_eq!(once.keep.len() + once.prune.len(), all.len());
     }
 

@@ -205,14 +205,24 @@ mod tests {
         let created = utc(2026, 1, 1, 0, 0);
         // Controller down over 03:00, back at 03:40: run now.
         assert_eq!(
-            s.due(utc(2026, 1, 5, 3, 40), Some(utc(2026, 1, 4, 3, 0)), created, hour),
+            s.due(
+                utc(2026, 1, 5, 3, 40),
+                Some(utc(2026, 1, 4, 3, 0)),
+                created,
+                hour
+            ),
             Due::Now {
                 scheduled: utc(2026, 1, 5, 3, 0)
             }
         );
         // Back at 05:00: too late, wait for tomorrow.
         assert_eq!(
-            s.due(utc(2026, 1, 5, 5, 0), Some(utc(2026, 1, 4, 3, 0)), created, hour),
+            s.due(
+                utc(2026, 1, 5, 5, 0),
+                Some(utc(2026, 1, 4, 3, 0)),
+                created,
+                hour
+            ),
             Due::Missed {
                 scheduled: utc(2026, 1, 5, 3, 0)
             }

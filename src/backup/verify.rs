@@ -87,7 +87,11 @@ pub async fn verify(job: &Job<'_>) -> Report {
         report.message = Some(format!("failed to create the scratch database: {e}"));
         return report;
     }
-    let inner = tokio::time::timeout(job.timeout, restore_and_check(job, &scratch_db, &mut report)).await;
+    let inner = tokio::time::timeout(
+        job.timeout,
+        restore_and_check(job, &scratch_db, &mut report),
+    )
+    .await;
     report.duration_ms = millis(started.elapsed());
     let mut problems: Vec<String> = Vec::new();
     match inner {
@@ -105,7 +109,9 @@ pub async fn verify(job: &Job<'_>) -> Report {
     if let Err(e) = drop_database(job, &scratch_db).await {
         // The verdict stands; the leftover is named so an operator can remove it.
         tracing::warn!(database = %scratch_db, error = %e, "failed to drop the scratch database");
-        problems.push(format!("scratch database {scratch_db} was not dropped: {e}"));
+        problems.push(format!(
+            "scratch database {scratch_db} was not dropped: {e}"
+        ));
     }
     report.passed = problems.is_empty();
     report.message = (!problems.is_empty()).then(|| problems.join("; "));
@@ -118,16 +124,20 @@ async fn restore_and_check(job: &Job<'_>, db: &str, report: &mut Report) -> Resu
     report.restore_ms = millis(restore_started.elapsed());
     report.checksum_ok = sha256.as_deref() == Some(job.sha256);
     if let Some(actual) = sha256.as_deref().filter(|a| *a != job.sha256) {
-        let checksum = format!("checksum mismatch: recorded {}, read back {actual}", job.sha256);
+        let checksum = format!(
+            "checksum mismatch: recorded {}, read back {actual}",
+            job.sha256
+        );
         return Err(match restored {
             Ok(()) => checksum,
             Err(e) => format!("{checksum}; {e}"),
         });
     }
     restored?;
-    let mut conn = PgConnection::connect_with(&job.scratch.with_database(db).options(job.application))
-        .await
-        .map_err(|e| format!("failed to connect to the restored database: {e}"))?;
+    let mut conn =
+        PgConnection::connect_with(&job.scratch.with_database(db).options(job.application))
+            .await
+            .map_err(|e| format!("failed to connect to the restored database: {e}"))?;
     for check in job.checks {
         report.checks.push(run_check(&mut conn, check).await);
     }
@@ -145,16 +155,26 @@ async fn restore(job: &Job<'_>, db: &str) -> (Result<(), String>, Option<String>
     let pg_restore = tool("pg_restore");
     let mut cmd = tokio::process::Command::new(&pg_restore);
     scrub_pg_env(&mut cmd);
-    cmd.args(["--no-owner", "--no-privileges", "--exit-on-error", "--no-password"])
-        .arg(format!("--dbname={db}"))
-        .envs(job.scratch.with_database(db).env(job.application))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args([
+        "--no-owner",
+        "--no-privileges",
+        "--exit-on-error",
+        "--no-password",
+    ])
+    .arg(format!("--dbname={db}"))
+    .envs(job.scratch.with_database(db).env(job.application))
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return (Err(format!("failed to start {}: {e}", pg_restore.display())), None),
+        Err(e) => {
+            return (
+                Err(format!("failed to start {}: {e}", pg_restore.display())),
+                None,
+            );
+        }
     };
     let stderr = tokio::spawn(tail(child.stderr.take()));
     let mut stdin = child.stdin.take();
@@ -189,7 +209,10 @@ async fn restore(job: &Job<'_>, db: &str) -> (Result<(), String>, Option<String>
     let sha256 = hex::encode(hasher.finalize());
     match status {
         Ok(s) if s.success() => (Ok(()), Some(sha256)),
-        Ok(s) => (Err(format!("pg_restore failed ({s}): {stderr}")), Some(sha256)),
+        Ok(s) => (
+            Err(format!("pg_restore failed ({s}): {stderr}")),
+            Some(sha256),
+        ),
         Err(e) => (Err(format!("pg_restore did not finish: {e}")), Some(sha256)),
     }
 }
@@ -200,7 +223,9 @@ async fn run_check(conn: &mut PgConnection, check: &SqlCheck) -> CheckOutcome {
     let started = Instant::now();
     // The checks are SQL by design, written by whoever may edit the policy, and run only
     // against the scratch copy.
-    let result = sqlx::raw_sql(sqlx::AssertSqlSafe(check.sql.clone())).fetch_all(&mut *conn).await;
+    let result = sqlx::raw_sql(sqlx::AssertSqlSafe(check.sql.clone()))
+        .fetch_all(&mut *conn)
+        .await;
     let mut out = CheckOutcome {
         name: check.name.clone(),
         passed: false,
@@ -239,7 +264,9 @@ async fn admin(job: &Job<'_>) -> Result<PgConnection, sqlx::Error> {
 async fn create_database(job: &Job<'_>, db: &str) -> Result<(), sqlx::Error> {
     let mut conn = admin(job).await?;
     // `db` is `berth_verify_` plus [a-z0-9]: nothing to escape.
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\""))).execute(&mut conn).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
+        .execute(&mut conn)
+        .await?;
     let _ = conn.close().await;
     Ok(())
 }
@@ -250,8 +277,8 @@ async fn drop_database(job: &Job<'_>, db: &str) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
     )))
-        .execute(&mut conn)
-        .await?;
+    .execute(&mut conn)
+    .await?;
     let _ = conn.close().await;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Integration tests against a real kube-apiserver + etcd and a real Postgres, started once for
 //! the whole run (see `support`), a real PowerDNS (see `powerdns`), and provider HTTP behaviour
-//! against misbehaving local servers (see `provider_http`).
+//! against misbehaving local servers (see `provider_http`), and backups against Postgres and a
+//! real S3 server (see `backup`).
 
 // Test helpers fail loudly: a panic with a message is the right outcome of a broken fixture.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -8,6 +9,7 @@
 mod support;
 
 mod admission;
+mod backup;
 mod controller;
 mod crds;
 mod estate;

@@ -22,11 +22,7 @@ use self::{
 use super::{Context, Error, Outcome, Reconciler, deps};
 use crate::{
     api::{BackupPolicy, Environment, common::RECONCILE_REQUESTED_ANNOTATION},
-    backup::{
-        catalogue::PolicyKey,
-        retention::Rules,
-        schedule::parse_duration,
-    },
+    backup::{catalogue::PolicyKey, retention::Rules, schedule::parse_duration},
     controllers::runtime::error_chain,
 };
 

@@ -36,7 +36,12 @@ impl Resolved {
 
 /// Reads one key of a Secret; `None` when the Secret or key is missing (the dependency check
 /// has named it already).
-async fn value(client: &Client, namespace: &str, name: &str, key: &str) -> Result<Option<String>, Error> {
+async fn value(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    key: &str,
+) -> Result<Option<String>, Error> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let secret = api.get_opt(name).await.map_err(|source| Error::Read {
         what: format!("Secret {namespace}/{name}"),
@@ -52,11 +57,19 @@ async fn value(client: &Client, namespace: &str, name: &str, key: &str) -> Resul
 }
 
 /// Resolves the Secrets. `Ok(Err(message))` when a value is present but unusable.
-pub async fn resolve(client: &Client, obj: &BackupPolicy, namespace: &str) -> Result<Result<Option<Resolved>, String>, Error> {
+pub async fn resolve(
+    client: &Client,
+    obj: &BackupPolicy,
+    namespace: &str,
+) -> Result<Result<Option<Resolved>, String>, Error> {
     let spec = &obj.spec;
     let uri = |r: &SecretKeyRef| {
         let r = r.clone();
-        async move { value(client, namespace, &r.name, &r.key).await.map(|v| (r, v)) }
+        async move {
+            value(client, namespace, &r.name, &r.key)
+                .await
+                .map(|v| (r, v))
+        }
     };
     let (source_ref, Some(source)) = uri(&spec.database.connection_secret_ref).await? else {
         return Ok(Ok(None));
@@ -83,7 +96,10 @@ pub async fn resolve(client: &Client, obj: &BackupPolicy, namespace: &str) -> Re
             match Connection::parse(&v) {
                 Ok(c) => c,
                 Err(e) => {
-                    return Ok(Err(format!("Secret {namespace}/{} key {}: {e}", r.name, r.key)));
+                    return Ok(Err(format!(
+                        "Secret {namespace}/{} key {}: {e}",
+                        r.name, r.key
+                    )));
                 }
             }
         }
@@ -101,10 +117,12 @@ pub async fn resolve(client: &Client, obj: &BackupPolicy, namespace: &str) -> Re
             };
             Some(S3Config {
                 bucket: d.bucket.clone(),
-                prefix: d
-                    .prefix
-                    .clone()
-                    .unwrap_or_else(|| format!("{namespace}/{}/", obj.metadata.name.as_deref().unwrap_or_default())),
+                prefix: d.prefix.clone().unwrap_or_else(|| {
+                    format!(
+                        "{namespace}/{}/",
+                        obj.metadata.name.as_deref().unwrap_or_default()
+                    )
+                }),
                 endpoint: d.endpoint.clone(),
                 region: d.region.clone(),
                 access_key_id: access_key_id.trim().to_string(),

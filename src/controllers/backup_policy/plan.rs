@@ -109,8 +109,8 @@ struct Schedules {
 
 fn schedules(spec: &BackupPolicySpec) -> Result<Schedules, String> {
     let err = |field: &str, e: schedule::Error| format!("spec.{field}: {e}");
-    let backup = Schedule::parse(&spec.schedule, &spec.time_zone)
-        .map_err(|e| err("schedule", e))?;
+    let backup =
+        Schedule::parse(&spec.schedule, &spec.time_zone).map_err(|e| err("schedule", e))?;
     let verification = spec
         .verification
         .as_ref()
@@ -152,10 +152,15 @@ pub fn plan(spec: &BackupPolicySpec, previous: &BackupPolicyStatus, o: &Observed
     }
     let s = match schedules(spec) {
         Ok(s) => s,
-        Err(message) => return unchanged(previous, Verdict::stalled(reasons::INVALID_SPEC, message)),
+        Err(message) => {
+            return unchanged(previous, Verdict::stalled(reasons::INVALID_SPEC, message));
+        }
     };
     if let Some(message) = &o.invalid_secret {
-        return unchanged(previous, Verdict::stalled(reasons::INVALID_SPEC, message.clone()));
+        return unchanged(
+            previous,
+            Verdict::stalled(reasons::INVALID_SPEC, message.clone()),
+        );
     }
     let summary = match &o.history {
         History::NoDatabase => {
@@ -229,14 +234,22 @@ pub fn plan(spec: &BackupPolicySpec, previous: &BackupPolicyStatus, o: &Observed
 }
 
 /// One run at a time: a requested or due backup first, then a due verification.
-fn decide(spec: &BackupPolicySpec, s: &Schedules, summary: &Summary, o: &Observed) -> Option<Start> {
+fn decide(
+    spec: &BackupPolicySpec,
+    s: &Schedules,
+    summary: &Summary,
+    o: &Observed,
+) -> Option<Start> {
     if o.running.is_some() {
         return None;
     }
     if o.request.is_some() {
         return Some(Start::Backup(Trigger::Request));
     }
-    if let Due::Now { scheduled } = s.backup.due(o.now, summary.last_started, o.created, s.deadline) {
+    if let Due::Now { scheduled } = s
+        .backup
+        .due(o.now, summary.last_started, o.created, s.deadline)
+    {
         let late = (o.now - scheduled).to_std().unwrap_or_default();
         return Some(Start::Backup(if late > MISSED_AFTER {
             Trigger::Missed
@@ -355,10 +368,7 @@ fn alert(s: &Schedules, summary: &Summary, o: &Observed) -> (Desired, Option<Dat
             ),
             None,
         ),
-        at => (
-            desired("False", reason::NO_ALERT, String::new()),
-            at,
-        ),
+        at => (desired("False", reason::NO_ALERT, String::new()), at),
     }
 }
 
@@ -441,15 +451,28 @@ mod tests {
     #[test]
     fn a_due_backup_starts_and_requeue_aims_at_the_next_run() {
         let prev = complete("b1", utc(9, 3, 0));
-        let p = plan(&spec(SPEC), &BackupPolicyStatus::default(), &observed(utc(10, 2, 59), history(&[prev.clone()])));
+        let p = plan(
+            &spec(SPEC),
+            &BackupPolicyStatus::default(),
+            &observed(utc(10, 2, 59), history(&[prev.clone()])),
+        );
         assert_eq!(p.start, None);
         assert_eq!(p.requeue, Some(Duration::from_secs(60) + DUE_MARGIN));
-        assert_eq!(p.status.next_backup_time.as_deref(), Some("2026-03-10T03:00:00Z"));
+        assert_eq!(
+            p.status.next_backup_time.as_deref(),
+            Some("2026-03-10T03:00:00Z")
+        );
         assert_eq!(p.status.last_backup.as_ref().unwrap().id, "b1");
 
-        let p = plan(&spec(SPEC), &BackupPolicyStatus::default(), &observed(utc(10, 3, 0), history(&[prev])));
+        let p = plan(
+            &spec(SPEC),
+            &BackupPolicyStatus::default(),
+            &observed(utc(10, 3, 0), history(&[prev])),
+        );
         assert_eq!(p.start, Some(Start::Backup(Trigger::Schedule)));
-        assert!(matches!(&p.verdict, Verdict::Ready { message } if message.contains("a backup is running")));
+        assert!(
+            matches!(&p.verdict, Verdict::Ready { message } if message.contains("a backup is running"))
+        );
     }
 
     // Protects: no overlapping runs: nothing starts while a run of the policy is in flight.
@@ -458,7 +481,10 @@ mod tests {
         let mut o = observed(utc(10, 3, 0), history(&[complete("b1", utc(9, 3, 0))]));
         o.running = Some(Running::Verification);
         o.request = Some("now".into());
-        assert_eq!(plan(&spec(SPEC), &BackupPolicyStatus::default(), &o).start, None);
+        assert_eq!(
+            plan(&spec(SPEC), &BackupPolicyStatus::default(), &o).start,
+            None
+        );
     }
 
     // Protects: the reconcile-now annotation takes a backup now; a run missed while the
@@ -478,7 +504,10 @@ mod tests {
             Some(Start::Backup(Trigger::Missed))
         );
         let o = observed(utc(10, 4, 10), h);
-        assert_eq!(plan(&spec(SPEC), &BackupPolicyStatus::default(), &o).start, None);
+        assert_eq!(
+            plan(&spec(SPEC), &BackupPolicyStatus::default(), &o).start,
+            None
+        );
     }
 
     // Protects: verification runs on its own schedule once a complete backup exists, and a
@@ -504,10 +533,17 @@ mod tests {
             message: Some("failed checks: rows".into()),
             checks: serde_json::json!([]),
         });
-        let p = plan(&spec(SPEC), &BackupPolicyStatus::default(), &observed(utc(8, 5, 0), failed));
+        let p = plan(
+            &spec(SPEC),
+            &BackupPolicyStatus::default(),
+            &observed(utc(8, 5, 0), failed),
+        );
         assert_eq!(p.start, None);
         let alert = p.alert.unwrap();
-        assert_eq!((alert.status, alert.reason), ("True", reason::VERIFICATION_FAILED));
+        assert_eq!(
+            (alert.status, alert.reason),
+            ("True", reason::VERIFICATION_FAILED)
+        );
         assert!(alert.message.contains("b1"));
         let v = p.status.last_verification.unwrap();
         assert!(!v.passed);
@@ -519,12 +555,20 @@ mod tests {
     #[test]
     fn stale_backup_alerts() {
         let h = history(&[complete("b1", utc(5, 3, 0))]);
-        let p = plan(&spec(SPEC), &BackupPolicyStatus::default(), &observed(utc(7, 12, 0), h));
+        let p = plan(
+            &spec(SPEC),
+            &BackupPolicyStatus::default(),
+            &observed(utc(7, 12, 0), h),
+        );
         let alert = p.alert.unwrap();
         assert_eq!((alert.status, alert.reason), ("True", reason::BACKUP_STALE));
 
         let h = history(&[complete("b1", utc(7, 3, 0))]);
-        let p = plan(&spec(SPEC), &BackupPolicyStatus::default(), &observed(utc(7, 12, 0), h));
+        let p = plan(
+            &spec(SPEC),
+            &BackupPolicyStatus::default(),
+            &observed(utc(7, 12, 0), h),
+        );
         assert_eq!(p.alert.unwrap().status, "False");
     }
 
@@ -535,12 +579,22 @@ mod tests {
         failed.status = "failed".into();
         failed.error = Some("pg_dump failed: connection refused".into());
         let rows = [failed, complete("b1", utc(9, 3, 0))];
-        let p = plan(&spec(SPEC), &BackupPolicyStatus::default(), &observed(utc(10, 3, 5), history(&rows)));
+        let p = plan(
+            &spec(SPEC),
+            &BackupPolicyStatus::default(),
+            &observed(utc(10, 3, 5), history(&rows)),
+        );
         let Verdict::Retrying { message } = &p.verdict else {
             panic!("{:?}", p.verdict)
         };
         assert!(message.contains("connection refused"), "{message}");
-        assert!(matches!(p.sync, SyncResult::Failed { reason: reason::BACKUP_FAILED, .. }));
+        assert!(matches!(
+            p.sync,
+            SyncResult::Failed {
+                reason: reason::BACKUP_FAILED,
+                ..
+            }
+        ));
     }
 
     // Protects: missing Secrets are named; bad specs and no database stall with a reason.
@@ -556,12 +610,24 @@ mod tests {
             }
         );
         let bad = SPEC.replace("'0 3 * * *'", "'0 3 * * *'\ntimeZone: Mars/Olympus");
-        let p = plan(&spec(&bad), &BackupPolicyStatus::default(), &observed(utc(10, 3, 0), Summary::default()));
-        assert!(matches!(&p.verdict, Verdict::Stalled { reason: reasons::INVALID_SPEC, message } if message.contains("Mars/Olympus")));
+        let p = plan(
+            &spec(&bad),
+            &BackupPolicyStatus::default(),
+            &observed(utc(10, 3, 0), Summary::default()),
+        );
+        assert!(
+            matches!(&p.verdict, Verdict::Stalled { reason: reasons::INVALID_SPEC, message } if message.contains("Mars/Olympus"))
+        );
         let mut o = observed(utc(10, 3, 0), Summary::default());
         o.history = History::NoDatabase;
         let p = plan(&spec(SPEC), &BackupPolicyStatus::default(), &o);
-        assert!(matches!(p.verdict, Verdict::Stalled { reason: reason::NO_HISTORY_DATABASE, .. }));
+        assert!(matches!(
+            p.verdict,
+            Verdict::Stalled {
+                reason: reason::NO_HISTORY_DATABASE,
+                ..
+            }
+        ));
         assert_eq!(p.start, None);
     }
 }

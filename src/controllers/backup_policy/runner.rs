@@ -100,7 +100,12 @@ impl Runner {
 
     /// The first time this process sees a policy with nothing in flight, runs left `running` by
     /// a previous process are marked failed and its leftover `.partial` files removed.
-    pub async fn recover(&self, namespace: &str, name: &str, target: Option<&Target>) -> Result<(), crate::store::Error> {
+    pub async fn recover(
+        &self,
+        namespace: &str,
+        name: &str,
+        target: Option<&Target>,
+    ) -> Result<(), crate::store::Error> {
         let key = key_of(namespace, name);
         if self.running(namespace, name).is_some()
             || self
@@ -125,7 +130,9 @@ impl Runner {
             match t.remove_partials().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(policy = %key, files = n, "removed partial backup files"),
-                Err(e) => tracing::warn!(policy = %key, error = %error_chain(&e), "failed to remove partial backup files"),
+                Err(e) => {
+                    tracing::warn!(policy = %key, error = %error_chain(&e), "failed to remove partial backup files")
+                }
             }
         }
         self.recovered
@@ -146,7 +153,12 @@ impl Runner {
     }
 
     /// Starts a backup in the background; false when a run is already in flight.
-    pub fn start_backup(self: &Arc<Self>, policy: ObjectRef<BackupPolicy>, inputs: RunInputs, trigger: Trigger) -> bool {
+    pub fn start_backup(
+        self: &Arc<Self>,
+        policy: ObjectRef<BackupPolicy>,
+        inputs: RunInputs,
+        trigger: Trigger,
+    ) -> bool {
         let key = key_of(&inputs.namespace, &inputs.name);
         if !self.claim(&key, Running::Backup) {
             return false;
@@ -170,7 +182,9 @@ impl Runner {
                 tz: inputs.tz,
             };
             match backup::backup(&runner.catalogue, &job).await {
-                Ok(t) => tracing::info!(policy = %key, backup = %t.id, bytes = t.dumped.size_bytes, pruned = t.pruned.len(), "backup complete"),
+                Ok(t) => {
+                    tracing::info!(policy = %key, backup = %t.id, bytes = t.dumped.size_bytes, pruned = t.pruned.len(), "backup complete")
+                }
                 Err(e) => tracing::warn!(policy = %key, error = %error_chain(&e), "backup failed"),
             }
             drop(slot);
@@ -179,7 +193,11 @@ impl Runner {
     }
 
     /// Starts a verification of the newest complete backup; false when a run is in flight.
-    pub fn start_verification(self: &Arc<Self>, policy: ObjectRef<BackupPolicy>, inputs: RunInputs) -> bool {
+    pub fn start_verification(
+        self: &Arc<Self>,
+        policy: ObjectRef<BackupPolicy>,
+        inputs: RunInputs,
+    ) -> bool {
         let key = key_of(&inputs.namespace, &inputs.name);
         if !self.claim(&key, Running::Verification) {
             return false;
@@ -202,16 +220,21 @@ impl Runner {
                 timeout: inputs.verify_timeout,
             };
             match backup::verify_newest(&runner.catalogue, &job).await {
-                Ok(Some((b, r))) if r.passed => tracing::info!(policy = %key, backup = %b.id, ms = r.duration_ms, "verification passed"),
-                Ok(Some((b, r))) => tracing::warn!(policy = %key, backup = %b.id, reason = r.message.as_deref().unwrap_or_default(), "verification failed"),
+                Ok(Some((b, r))) if r.passed => {
+                    tracing::info!(policy = %key, backup = %b.id, ms = r.duration_ms, "verification passed")
+                }
+                Ok(Some((b, r))) => {
+                    tracing::warn!(policy = %key, backup = %b.id, reason = r.message.as_deref().unwrap_or_default(), "verification failed")
+                }
                 Ok(None) => {}
-                Err(e) => tracing::warn!(policy = %key, error = %error_chain(&e), "verification could not be recorded"),
+                Err(e) => {
+                    tracing::warn!(policy = %key, error = %error_chain(&e), "verification could not be recorded")
+                }
             }
             drop(slot);
         });
         true
     }
-
 }
 
 /// A claimed run slot. Released on drop, so a run that panics does not block its policy.
