@@ -163,10 +163,10 @@ pub async fn prune(
     let rows = catalogue.complete_backups(key).await?;
     catalogue.mark_pruned(&plan.prune).await?;
     for row in rows.iter().filter(|r| plan.prune.contains(&r.id)) {
-        if let Some(location) = &row.location {
-            if let Err(e) = target.delete(location).await {
-                tracing::warn!(backup = %row.id, error = %error_chain(&e), "failed to delete a pruned backup");
-            }
+        if let Some(location) = &row.location
+            && let Err(e) = target.delete(location).await
+        {
+            tracing::warn!(backup = %row.id, error = %error_chain(&e), "failed to delete a pruned backup");
         }
     }
     Ok(plan.prune)

@@ -51,6 +51,9 @@ pub struct Plan {
     pub prune: Vec<String>,
 }
 
+/// Maps a local time to its calendar bucket (a day, an ISO week, a month).
+type Bucket = fn(DateTime<Tz>) -> (i32, u32);
+
 /// Decides which backups to keep.
 #[must_use]
 pub fn plan(rules: Rules, items: &[Item], protect: &[&str], tz: Tz) -> Plan {
@@ -62,7 +65,7 @@ pub fn plan(rules: Rules, items: &[Item], protect: &[&str], tz: Tz) -> Plan {
     for (i, _) in sorted.iter().enumerate().take(rules.last.max(1)) {
         keep[i] = true;
     }
-    let buckets: [(usize, fn(DateTime<Tz>) -> (i32, u32)); 3] = [
+    let buckets: [(usize, Bucket); 3] = [
         (rules.daily, |t| (t.year(), t.ordinal())),
         (rules.weekly, |t| {
             let w = t.iso_week();

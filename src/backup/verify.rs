@@ -186,10 +186,10 @@ async fn restore(job: &Job<'_>, db: &str) -> (Result<(), String>, Option<String>
                 hasher.update(&bytes);
                 // pg_restore may stop early (a corrupt archive); keep reading to finish the
                 // checksum, which is then the clearer message.
-                if let Some(w) = stdin.as_mut() {
-                    if w.write_all(&bytes).await.is_err() {
-                        stdin = None;
-                    }
+                if let Some(w) = stdin.as_mut()
+                    && w.write_all(&bytes).await.is_err()
+                {
+                    stdin = None;
                 }
             }
             Err(e) => {

@@ -74,7 +74,7 @@ impl Reconciler for BackupPolicy {
                     r.catalogue().summary(key).await
                 };
                 match read.await {
-                    Ok(s) => History::Read(s),
+                    Ok(s) => History::Read(Box::new(s)),
                     Err(e) => History::Unreadable(error_chain(&e)),
                 }
             }

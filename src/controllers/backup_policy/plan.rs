@@ -78,7 +78,7 @@ pub enum History {
     /// It could not be read.
     Unreadable(String),
     /// It was read.
-    Read(Summary),
+    Read(Box<Summary>),
 }
 
 /// What to start.
@@ -274,23 +274,25 @@ fn verdict(
     next: Option<DateTime<Utc>>,
 ) -> (Verdict, SyncResult) {
     let next = next.map_or_else(|| "never".to_string(), rfc3339);
-    if let Some(failed) = summary.newest.as_ref().filter(|b| b.status == "failed") {
-        if running != Some(Running::Backup) {
-            let message = format!(
-                "backup {} failed: {}; next attempt at {next}",
-                failed.id,
-                failed.error.as_deref().unwrap_or("unknown error")
-            );
-            return (
-                Verdict::Retrying {
-                    message: message.clone(),
-                },
-                SyncResult::Failed {
-                    reason: reason::BACKUP_FAILED,
-                    message,
-                },
-            );
-        }
+    if let Some(failed) = summary
+        .newest
+        .as_ref()
+        .filter(|b| b.status == "failed" && running != Some(Running::Backup))
+    {
+        let message = format!(
+            "backup {} failed: {}; next attempt at {next}",
+            failed.id,
+            failed.error.as_deref().unwrap_or("unknown error")
+        );
+        return (
+            Verdict::Retrying {
+                message: message.clone(),
+            },
+            SyncResult::Failed {
+                reason: reason::BACKUP_FAILED,
+                message,
+            },
+        );
     }
     match (&summary.last_complete, running) {
         (None, Some(Running::Backup)) => (
@@ -413,7 +415,7 @@ mod tests {
             created: utc(1, 0, 0),
             missing: vec![],
             invalid_secret: None,
-            history: History::Read(summary),
+            history: History::Read(Box::new(summary)),
             running: None,
             request: None,
             resync: Duration::from_secs(300),
@@ -454,7 +456,7 @@ mod tests {
         let p = plan(
             &spec(SPEC),
             &BackupPolicyStatus::default(),
-            &observed(utc(10, 2, 59), history(&[prev.clone()])),
+            &observed(utc(10, 2, 59), history(std::slice::from_ref(&prev))),
         );
         assert_eq!(p.start, None);
         assert_eq!(p.requeue, Some(Duration::from_secs(60) + DUE_MARGIN));
