@@ -117,6 +117,9 @@ pub async fn serve(
         resync: Duration::from_secs(args.resync_seconds),
         namespace: args.watch_namespace.clone(),
         providers: providers.clone(),
+        backups: store
+            .clone()
+            .map(|s| Arc::new(controllers::backup_policy::Runner::new(s))),
     });
     let (caches, controllers) = controllers::run_all(ctx, shutdown.clone());
 
