@@ -46,13 +46,17 @@ fn has_full_status(o: &Value) -> bool {
             .all(|t| condition(o, t).is_some())
 }
 
-/// The sandbox serving the example's accounts, and the example pointed at it.
-pub(crate) async fn local_example(namespace: &str) -> (SandboxHandle, Vec<Value>) {
+/// The sandbox serving the example's accounts, a PowerDNS for its zones, and the example
+/// pointed at both.
+pub(crate) async fn local_example(
+    namespace: &str,
+) -> (SandboxHandle, berth::devstack::PowerDns, Vec<Value>) {
     let sandbox = crate::support::sandbox_with(SandboxConfig {
         fixtures: Fixtures::vocilia(),
         ..SandboxConfig::default()
     })
     .await;
+    let powerdns = crate::support::own_powerdns();
     let mut docs = example_in(namespace);
     localize(
         &mut docs,
@@ -61,11 +65,11 @@ pub(crate) async fn local_example(namespace: &str) -> (SandboxHandle, Vec<Value>
             vercel: sandbox.vercel_url().into(),
             supabase: sandbox.supabase_url().into(),
             cloudflare: sandbox.cloudflare_url().into(),
-            powerdns: None,
+            powerdns: Some((powerdns.api_url.clone(), powerdns.api_key.clone())),
             database_url: None,
         },
     );
-    (sandbox, docs)
+    (sandbox, powerdns, docs)
 }
 
 /// What a kind's Ready/Stalled conditions should read as in kstatus and Argo CD.
@@ -91,7 +95,7 @@ async fn example_estate_gets_honest_status_within_ten_seconds() {
     let controller = ControllerProcess::start(&ns, None);
     controller.wait_ready().await;
 
-    let (sandbox, docs) = local_example(&ns).await;
+    let (sandbox, _powerdns, docs) = local_example(&ns).await;
     let expected = docs
         .iter()
         .filter(|d| {
@@ -178,15 +182,15 @@ async fn example_estate_gets_honest_status_within_ten_seconds() {
         4,
         "the Railway service and three Vercel projects: {targets:?}"
     );
-    let state = reqwest::get(format!("{}/_sandbox/state", sandbox.vercel_url()))
+    let state: Value = reqwest::get(format!("{}/_sandbox/state", sandbox.vercel_url()))
         .await
         .unwrap()
-        .text()
+        .json()
         .await
         .unwrap();
-    assert!(
-        state.contains("NEXT_PUBLIC_API_URL"),
-        "variables reached Vercel"
+    assert_eq!(
+        state["state"]["envCount"], 6,
+        "production: the API URL on three projects and the support e-mail on two; staging: one"
     );
 
     for o in &objects {

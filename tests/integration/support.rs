@@ -75,6 +75,21 @@ pub async fn sandbox_with(config: berth::sandbox::SandboxConfig) -> berth::sandb
         .expect("sandbox starts")
 }
 
+/// A PowerDNS of this test's own (gsqlite3 takes one writer at a time, so tests that write
+/// a lot do not share one), started on a thread of its own so it outlives the caller's runtime.
+pub fn own_powerdns() -> berth::devstack::PowerDns {
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(berth::devstack::PowerDns::start())
+            .expect("pdns_server starts")
+    })
+    .join()
+    .expect("powerdns thread")
+}
+
 /// An admin client for the shared control plane.
 pub async fn client() -> Client {
     stack().plane.client().await.expect("admin client")
