@@ -16,6 +16,8 @@ pub struct LocalEndpoints {
     pub powerdns: Option<(String, String)>,
     /// A connection URL for every database Secret (`uri` keys), when a Postgres runs.
     pub database_url: Option<String>,
+    /// An S3-compatible endpoint and its access key and secret key, when one runs.
+    pub s3: Option<(String, String, String)>,
 }
 
 /// The Secrets of the example that hold database connection URLs.
@@ -42,6 +44,19 @@ pub fn localize(docs: &mut [Value], local: &LocalEndpoints) {
                 if let (Some((url, _)), true) = (&local.powerdns, p["dns"]["powerdns"].is_object())
                 {
                     p["dns"]["powerdns"]["url"] = url.as_str().into();
+                }
+            }
+            (Some("BackupPolicy"), _) => {
+                let s3 = &mut doc["spec"]["destination"]["s3"];
+                if let (Some((endpoint, _, _)), true) = (&local.s3, s3.is_object()) {
+                    s3["endpoint"] = endpoint.as_str().into();
+                    s3["forcePathStyle"] = true.into();
+                }
+            }
+            (Some("Secret"), Some("backup-s3")) => {
+                if let Some((_, key, secret)) = &local.s3 {
+                    doc["stringData"]["accessKeyId"] = key.as_str().into();
+                    doc["stringData"]["secretAccessKey"] = secret.as_str().into();
                 }
             }
             (Some("Secret"), Some("pdns-api-key")) => {

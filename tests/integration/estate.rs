@@ -67,6 +67,7 @@ pub(crate) async fn local_example(
             cloudflare: sandbox.cloudflare_url().into(),
             powerdns: Some((powerdns.api_url.clone(), powerdns.api_key.clone())),
             database_url: None,
+            s3: None,
         },
     );
     (sandbox, powerdns, docs)

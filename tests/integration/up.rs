@@ -1,6 +1,7 @@
-//! The README's main job: `berth up` brings up its own control plane and Postgres, installs the
-//! CRDs, runs the controller and applies the Vocilia example; `--check` exits once every example
-//! object has status.
+//! The README's main job: `berth up` brings up its own control plane, Postgres, PowerDNS, S3
+//! server and provider sandbox, installs the CRDs, runs the controller and applies the Vocilia
+//! example pointed at them; `--check` exits once every example object has status and both
+//! Environments have synced.
 
 use std::process::Command;
 
@@ -22,6 +23,10 @@ fn berth_up_brings_the_example_estate_up() {
     assert!(
         stdout.contains("all 17 example objects have status"),
         "{stdout}"
+    );
+    assert!(
+        stdout.contains("all 2 Environments are Ready"),
+        "the example syncs against the sandbox: {stdout}"
     );
     assert!(
         stdout.contains(&format!("http://127.0.0.1:{port}/health/detailed")),
