@@ -4,6 +4,7 @@
 //! error or not, is JSON (see [`error`]).
 
 pub mod auth;
+mod backups;
 mod deployments;
 pub mod error;
 
@@ -36,6 +37,7 @@ impl AdminState {
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/deployment/status", get(deployments::status))
+        .route("/monitoring/backups", get(backups::list))
         .fallback(|| async {
             error::ApiError::NotFound("no such admin endpoint; see /api/admin/openapi.json".into())
         })

@@ -233,6 +233,38 @@ async fn requested_backup_restores_verifies_and_corruption_is_caught() {
     assert_eq!(condition(&verified, "Alerting").unwrap()["status"], "False");
     assert_eq!(condition(&verified, "Ready").unwrap()["status"], "True");
 
+    // The admin API lists it with its verification, for a caller RBAC lets read policies here.
+    let admin_token = support::stack().plane.admin().token.clone();
+    let url = format!(
+        "http://127.0.0.1:{}/api/admin/monitoring/backups?namespace={ns}&policy=shop&outcome=complete",
+        controller.port
+    );
+    let http = reqwest::Client::new();
+    let page: serde_json::Value = http
+        .get(&url)
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["id"], id);
+    assert_eq!(items[0]["sha256"], last["sha256"]);
+    assert_eq!(items[0]["verified"], true);
+    let bob = support::stack().plane.user("bob").unwrap().token.clone();
+    let denied = http.get(&url).bearer_auth(&bob).send().await.unwrap();
+    assert_eq!(denied.status(), reqwest::StatusCode::FORBIDDEN);
+    let bad = http
+        .get(format!("{url}&outcome=fine"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), reqwest::StatusCode::BAD_REQUEST);
+
     // Flip bytes in the middle of the dump.
     let mut bytes = std::fs::read(&file).unwrap();
     let mid = bytes.len() / 2;
