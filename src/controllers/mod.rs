@@ -20,7 +20,7 @@ pub mod status;
 
 mod backup_policy;
 mod certificate;
-mod deployment;
+pub(crate) mod deployment;
 mod domain;
 mod environment;
 
@@ -60,6 +60,11 @@ pub struct Context {
     pub resync: Duration,
     /// Watch only this namespace (a namespace-scoped install); `None` watches all.
     pub namespace: Option<String>,
+    /// The history store (deployments, rollbacks), when one is configured.
+    pub store: Option<crate::store::Store>,
+    /// Send health checks to this base URL with the host as the first path segment (the berth
+    /// sandbox's apps server) instead of to the deployment's URL.
+    pub health_check_via: Option<String>,
 }
 
 impl Context {

@@ -116,10 +116,19 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
     {
         announce(&ctx, obj.as_ref(), &verdict).await;
     }
-    ctx.backoff.reset(&obj.uid().unwrap_or_default());
+    // A transient provider failure reported as a verdict backs off per object like an error;
+    // anything else is progress and resets the backoff.
+    let uid = obj.uid().unwrap_or_default();
+    let retry = match verdict {
+        Verdict::Retrying { .. } => Some(ctx.backoff.next_delay(&uid)),
+        _ => {
+            ctx.backoff.reset(&uid);
+            None
+        }
+    };
     Ok(match verdict {
         Verdict::Suspended => Action::await_change(),
-        _ => Action::requeue(requeue.unwrap_or(ctx.resync)),
+        _ => Action::requeue(requeue.or(retry).unwrap_or(ctx.resync)),
     })
 }
 
@@ -148,7 +157,14 @@ async fn announce<K: Managed>(ctx: &Context, obj: &K, verdict: &Verdict) {
     publish(ctx, obj, type_, reason, &note).await;
 }
 
-async fn publish<K: Managed>(ctx: &Context, obj: &K, type_: EventType, reason: &str, note: &str) {
+/// Publishes one Event about `obj`; failures are logged, never returned.
+pub(crate) async fn publish<K: Managed>(
+    ctx: &Context,
+    obj: &K,
+    type_: EventType,
+    reason: &str,
+    note: &str,
+) {
     let event = Event {
         type_,
         reason: reason.into(),

@@ -28,6 +28,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         identity: Some("berth-up".into()),
         resync_seconds: 300,
         watch_namespace: None,
+        health_check_via: None,
         log_json: false,
     };
     let controller = tokio::spawn(crate::run::serve(client.clone(), controller_args, rx));
