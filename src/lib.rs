@@ -2,6 +2,7 @@
 //! Supabase, DNS, TLS, backups) in its declared state.
 //!
 //! # Layout
+//! - [`admin`]: the admin API (`/api/admin`), authorised by Kubernetes RBAC.
 //! - [`api`]: the custom resources (`berth.dev/v1alpha1`).
 //! - [`controllers`]: one reconciler a kind plus the shared runtime (status, backoff, finalizers).
 //! - [`http`]: health, metrics and the admin API, served by the same process.

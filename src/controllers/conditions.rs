@@ -37,6 +37,12 @@ pub mod reasons {
     pub const NOT_ATTEMPTED: &str = "NotAttempted";
     /// The object is being deleted.
     pub const DELETING: &str = "Deleting";
+    /// The provider rejected berth's credentials (401/403): fix the token Secret.
+    pub const CREDENTIALS_REJECTED: &str = "CredentialsRejected";
+    /// The provider refused the request as written (4xx other than auth and rate limits).
+    pub const PROVIDER_REJECTED: &str = "ProviderRejected";
+    /// The provider answered in a way berth could not read.
+    pub const PROVIDER_ERROR: &str = "ProviderError";
 }
 
 /// What a reconcile concluded, before it is spelled out as conditions.
@@ -87,6 +93,32 @@ impl Verdict {
             },
             SyncResult::NotAttempted { message },
         )
+    }
+
+    /// A failed provider call: permanent errors stall with the provider's message (the user
+    /// must act), transient ones retry. The message never carries a secret: provider errors
+    /// are scrubbed by the HTTP layer.
+    #[must_use]
+    pub fn provider_failed(error: &crate::providers::Error) -> (Self, SyncResult) {
+        use crate::providers::Error as E;
+        let message = error.to_string();
+        let reason = match error {
+            E::CredentialsRejected { .. } => reasons::CREDENTIALS_REJECTED,
+            E::Decode { .. } | E::UnexpectedStatus { .. } | E::Request { .. } => {
+                reasons::PROVIDER_ERROR
+            }
+            _ if error.is_permanent() => reasons::PROVIDER_REJECTED,
+            _ => reasons::RETRYING,
+        };
+        let sync = SyncResult::Failed {
+            reason,
+            message: message.clone(),
+        };
+        if error.is_permanent() {
+            (Self::Stalled { reason, message }, sync)
+        } else {
+            (Self::Retrying { message }, sync)
+        }
     }
 
     /// A permanent problem (`reason`) before any provider call.

@@ -183,6 +183,16 @@ impl<S> Outcome<S> {
             requeue: None,
         }
     }
+
+    /// A failed provider call (see [`Verdict::provider_failed`]), looking again when the
+    /// provider or the circuit said to.
+    #[must_use]
+    pub fn provider_failed(status: S, error: &crate::providers::Error) -> Self {
+        Self {
+            requeue: error.retry_after(),
+            ..Self::of(status, Verdict::provider_failed(error))
+        }
+    }
 }
 
 /// The kind-specific part of a reconcile: observe, plan, act.

@@ -116,19 +116,22 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
     {
         announce(&ctx, obj.as_ref(), &verdict).await;
     }
-    // A transient provider failure reported as a verdict backs off per object like an error;
-    // anything else is progress and resets the backoff.
     let uid = obj.uid().unwrap_or_default();
-    let retry = match verdict {
-        Verdict::Retrying { .. } => Some(ctx.backoff.next_delay(&uid)),
+    Ok(match verdict {
+        Verdict::Suspended => {
+            ctx.backoff.reset(&uid);
+            Action::await_change()
+        }
+        // A transient provider failure: the object's own jittered backoff grows until a
+        // reconcile gets through (or the provider's wait, when it named one, if longer).
+        Verdict::Retrying { .. } => {
+            let backoff = ctx.backoff.next_delay(&uid);
+            Action::requeue(requeue.map_or(backoff, |wait| wait.max(backoff)))
+        }
         _ => {
             ctx.backoff.reset(&uid);
-            None
+            Action::requeue(requeue.unwrap_or(ctx.resync))
         }
-    };
-    Ok(match verdict {
-        Verdict::Suspended => Action::await_change(),
-        _ => Action::requeue(requeue.or(retry).unwrap_or(ctx.resync)),
     })
 }
 

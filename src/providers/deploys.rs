@@ -33,7 +33,8 @@ pub enum DeployState {
     Failed,
     /// Cancelled by someone, or replaced before it finished.
     Canceled,
-    /// Was ready once, now stopped or removed (superseded, slept, crashed).
+    /// Was ready once, now removed or superseded (a crashed or sleeping service is still
+    /// its live deployment: Failed and Ready respectively).
     Stopped,
     /// A state this build does not know; the text is the provider's.
     Unknown(String),

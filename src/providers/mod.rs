@@ -6,7 +6,8 @@
 //!                   · dns::DnsRecords · platform_backups::DatabaseBackups
 //!                        │
 //!                        ▼
-//!                 typed clients (dns::powerdns::PowerDns, …)       one per provider API
+//!                 typed clients (dns::powerdns::PowerDns,          one per provider API
+//!                   vercel::VercelClient, …)
 //!                        │
 //!                        ▼
 //!                 http::ProviderHttp  ── per provider instance:
@@ -30,6 +31,8 @@ pub mod http;
 /// against recorded bodies in `tests/fixtures/providers/`.
 pub mod models;
 pub mod platform_backups;
+pub mod railway;
 pub mod variables;
+pub mod vercel;
 
 pub use error::{Class, Error, Limiter, Result, excerpt};

@@ -54,6 +54,7 @@ use serde::{Deserialize, Serialize};
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 pub use faults::{BuildFault, Dialect, Fate, FaultConfig, Faults, RateInfo};
+pub use vercel::{TEAM_ID as VERCEL_TEAM_ID, TEAM_SLUG as VERCEL_TEAM_SLUG};
 
 use faults::lock;
 

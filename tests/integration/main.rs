@@ -16,6 +16,8 @@ mod health_scripts;
 mod manifests;
 mod powerdns;
 mod provider_http;
+mod railway_client;
 mod sandbox;
 mod store;
 mod up;
+mod vercel_client;

@@ -14,12 +14,13 @@
 //! [`ROLLBACK_REQUESTED_ANNOTATION`] and is acknowledged in `status.rollbackRequest`.
 
 mod act;
+mod client;
 mod observe;
 pub mod plan;
 pub mod probe;
 mod record;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::{ResourceExt, runtime::Controller};
@@ -38,44 +39,45 @@ use crate::{
         },
         environment::EnvironmentSpec,
     },
-    providers::{self, Class, deploys::Deploys},
+    providers::deploys::Deploys,
 };
-
-/// How long a permanent provider error waits before the next try: a person must act, and a
-/// spec or Secret change re-triggers at once anyway.
-const PERMANENT_RETRY: Duration = Duration::from_secs(300);
 
 impl Reconciler for Deployment {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
+        // Dereference (I/O): the Environment, and the token of the binding the service needs.
         let mut deps = ctx.dependencies(obj.as_ref());
         let env = deps
             .object::<Environment>(&obj.spec.environment_ref.name)
             .await?;
+        let token = match &env {
+            Some(env) => client::token(&env.spec, &obj.spec, &mut deps).await?,
+            None => None,
+        };
         let mut status = obj.status.clone().unwrap_or_default();
         status.phase.get_or_insert_default();
-        if let Some(blocked) = preflight(&obj.spec, env.as_ref().map(|e| &e.spec), &deps.missing())
-        {
+        let env = env.map(|e| e.spec);
+        let blocked = preflight(&obj.spec, env.as_ref(), &deps.missing());
+        let (Some(env), Some(token), None) = (env, token, blocked.clone()) else {
+            let blocked = blocked
+                .unwrap_or_else(|| Verdict::blocked("waiting for the binding's token".into()));
             return Ok(Outcome::of(status, blocked));
-        }
-        let Some(deploys) = connect(&ctx, &obj.spec) else {
-            return Ok(Outcome::of(
-                status,
-                Verdict::stalled(
-                    reasons::PROVIDER_NOT_CONNECTED,
-                    format!(
-                        "this berth build has no {} client yet: revision was not deployed",
-                        platform(&obj.spec)
+        };
+        // Connect: a client for the binding.
+        let deploys = match client::connect(&env, &obj.spec, token) {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                return Ok(Outcome::of(
+                    status,
+                    Verdict::stalled(
+                        reasons::PROVIDER_NOT_CONNECTED,
+                        format!("no {} client for this binding", platform(&obj.spec)),
                     ),
-                ),
-            ));
+                ));
+            }
+            Err(e) => return Ok(Outcome::provider_failed(status, &e)),
         };
         Ok(rollout(&ctx, &obj, deploys.as_ref()).await)
     }
-}
-
-/// The `Deploys` client for the Deployment's service, once the hosting clients exist.
-fn connect(_ctx: &Context, _spec: &DeploymentSpec) -> Option<Box<dyn Deploys>> {
-    None
 }
 
 /// The service id (Railway) or project (Vercel) the client addresses.
@@ -116,7 +118,7 @@ pub async fn rollout(
 
     let observed = match observe::observe(deploys, service, spec, &before, &prober, now).await {
         Ok(o) => o,
-        Err(e) => return provider_failure(before, &e, "read the deployment"),
+        Err(e) => return Outcome::provider_failed(before, &e),
     };
     let Plan {
         status,
@@ -161,7 +163,7 @@ pub async fn rollout(
             }
             // The plan's status is kept: it records the release or the rollback before the
             // call, so the next reconcile looks before it tries again.
-            Err(e) => provider_failure(status, &e, "act on the plan"),
+            Err(e) => Outcome::provider_failed(status, &e),
         },
     };
     record::changes(
@@ -173,41 +175,6 @@ pub async fn rollout(
     )
     .await;
     outcome
-}
-
-/// A failed provider call: `Stalled` when a person must act, `Retrying` (with the runtime's
-/// per-object backoff, or the provider's `Retry-After`) otherwise.
-fn provider_failure(
-    status: DeploymentStatus,
-    e: &providers::Error,
-    what: &str,
-) -> Outcome<DeploymentStatus> {
-    let message = format!("failed to {what}: {}", super::runtime::error_chain(e));
-    tracing::warn!(error = %message, "deployment provider call failed");
-    let (verdict, requeue) = match e.class() {
-        Class::Permanent => (
-            Verdict::Stalled {
-                reason: "ProviderRejected",
-                message: message.clone(),
-            },
-            Some(PERMANENT_RETRY),
-        ),
-        Class::Transient => (
-            Verdict::Retrying {
-                message: message.clone(),
-            },
-            e.retry_after(),
-        ),
-    };
-    Outcome {
-        verdict,
-        sync: SyncResult::Failed {
-            reason: e.metric_label(),
-            message,
-        },
-        status,
-        requeue,
-    }
 }
 
 /// The rollback asked for in the annotation, if it parses.

@@ -44,6 +44,14 @@ impl PowerDns {
         }
     }
 
+    /// Addresses server `id` in the API paths (the binding's `serverId`; `localhost` almost
+    /// always).
+    #[must_use]
+    pub fn with_server_id(mut self, id: &str) -> Self {
+        id.clone_into(&mut self.server_id);
+        self
+    }
+
     /// A client for the API at `api_url` (e.g. `http://127.0.0.1:8081`) with default policy.
     pub fn connect(api_url: &str, api_key: Secret, metrics: Arc<HttpMetrics>) -> Result<Self> {
         let config = HttpConfig::new(PROVIDER, api_url, Auth::ApiKey(api_key));

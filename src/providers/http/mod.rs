@@ -27,7 +27,7 @@ use reqwest::{
     Url,
     header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue},
 };
-pub use retry::{MIN_HINTED_WAIT, RetryConfig, backoff, hinted_wait};
+pub use retry::{MIN_HINTED_WAIT, RetryConfig, backoff, hinted_wait, overload_wait};
 pub use secret::Secret;
 use serde::de::DeserializeOwned;
 
@@ -230,9 +230,11 @@ impl ProviderHttp {
             let (error, hint) = match result {
                 Ok(r) if (200..300).contains(&r.status) => return Ok(r),
                 Ok(r) => {
-                    let hint = matches!(r.status, 429 | 503)
-                        .then(|| hinted_wait(&r.headers, SystemTime::now()))
-                        .flatten();
+                    let hint = match r.status {
+                        429 => hinted_wait(&r.headers, SystemTime::now()),
+                        503 => overload_wait(&r.headers, SystemTime::now()),
+                        _ => None,
+                    };
                     (r.error(hint), hint)
                 }
                 Err(e) => (e, None),

@@ -66,6 +66,15 @@ pub fn hinted_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     Some(wait.max(MIN_HINTED_WAIT))
 }
 
+/// The wait a 503 asks for: `Retry-After` only. Rate-limit headers describe the request
+/// quota, not the outage, and Railway sends `X-RateLimit-Reset` on every answer; read on a
+/// 503 it would park the call for the rest of the quota window.
+#[must_use]
+pub fn overload_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    Some(retry_after(value, now)?.max(MIN_HINTED_WAIT))
+}
+
 fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     // NaN would panic in `from_secs_f64`; it is no number of seconds anyway.
     if let Some(secs) = value.parse::<f64>().ok().filter(|s| !s.is_nan()) {
@@ -175,5 +184,14 @@ mod tests {
         assert_eq!(read(&[("retry-after", "NaN")]), None);
         assert_eq!(read(&[("retry-after", "-5")]), Some(MIN_HINTED_WAIT));
         assert_eq!(read(&[]), None);
+
+        let quota = headers(&[("x-ratelimit-reset", "1700003600")]);
+        assert_eq!(
+            overload_wait(&quota, now),
+            None,
+            "a 503 ignores the quota window"
+        );
+        let both = headers(&[("retry-after", "2"), ("x-ratelimit-reset", "1700003600")]);
+        assert_eq!(overload_wait(&both, now), Some(Duration::from_secs(2)));
     }
 }

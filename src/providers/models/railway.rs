@@ -422,3 +422,33 @@ pub struct ServiceInstanceData {
     /// The instance.
     pub service_instance: ServiceInstance,
 }
+
+/// `data` of `domains(projectId:, environmentId:, serviceId:)`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DomainsData {
+    /// The service's domains.
+    pub domains: Domains,
+}
+
+/// One build or deployment log line (`Log`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Log {
+    /// The line.
+    #[serde(default)]
+    pub message: String,
+    /// `info`, `error`, … (value set unverified, kept as text).
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// When it was written.
+    #[serde(default)]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+/// `data` of `buildLogs(deploymentId:, limit:)`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildLogsData {
+    /// Oldest first.
+    #[serde(default)]
+    pub build_logs: Vec<Log>,
+}

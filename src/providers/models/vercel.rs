@@ -1,5 +1,5 @@
 //! Vercel's REST API (`api.vercel.com`): the `{"error": {...}}` envelope, deployments
-//! (create, get, list), project environment variables and project domains. Field names are Vercel's (camelCase); timestamps are epoch milliseconds.
+//! (create, get, list), projects, project environment variables and project domains. Field names are Vercel's (camelCase); timestamps are epoch milliseconds.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +13,7 @@ use super::null_as_default;
 mod deployment;
 mod domain;
 mod env;
+mod project;
 
 pub use deployment::{
     AliasAssigned, AliasError, ChecksConclusion, ChecksState, CreateDeploymentRequest, Creator,
@@ -21,11 +22,13 @@ pub use deployment::{
 };
 pub use domain::{
     AddDomainRequest, DomainConfig, DomainVerification, ProjectDomain, ProjectDomainList,
+    RecommendedCname, RecommendedIpv4,
 };
 pub use env::{
     EnvCreateResponse, EnvFailure, EnvList, EnvPatchRequest, EnvTarget, EnvType, EnvUpsertItem,
     EnvVar,
 };
+pub use project::{LastAliasRequest, Project, ProjectTargets, TargetDeployment};
 
 /// `{"error": {...}}`, the error body of every endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -100,4 +100,31 @@ pub struct DomainConfig {
     pub accepted_challenges: Vec<String>,
     /// `false` ⇒ DNS is right and a certificate can be issued.
     pub misconfigured: bool,
+    /// The A-record addresses to use at an apex, best rank first.
+    #[serde(rename = "recommendedIPv4", default, deserialize_with = "list")]
+    pub recommended_ipv4: Vec<RecommendedIpv4>,
+    /// The CNAME target to use below an apex, best rank first.
+    #[serde(rename = "recommendedCNAME", default, deserialize_with = "list")]
+    pub recommended_cname: Vec<RecommendedCname>,
+}
+
+/// One ranked set of addresses in `recommendedIPv4` (rank 1 is preferred).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RecommendedIpv4 {
+    /// Preference, 1 first.
+    #[serde(default)]
+    pub rank: u32,
+    /// The addresses.
+    #[serde(default, deserialize_with = "list")]
+    pub value: Vec<String>,
+}
+
+/// One ranked target in `recommendedCNAME` (rank 1 is preferred).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RecommendedCname {
+    /// Preference, 1 first.
+    #[serde(default)]
+    pub rank: u32,
+    /// The host name (Vercel writes it with a trailing dot).
+    pub value: String,
 }
