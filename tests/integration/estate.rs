@@ -107,6 +107,16 @@ async fn example_estate_gets_honest_status_within_ten_seconds() {
             ready["status"], "True",
             "{name} claims Ready with no provider client: {ready}"
         );
+        if o["kind"] == "Deployment" {
+            // Deployments have their clients: each is releasing against the example's
+            // placeholder accounts (or retrying, or stalled on their answer), never Ready.
+            let (argo, _) = argo_health(o);
+            assert!(
+                matches!(argo.as_str(), "Progressing" | "Degraded"),
+                "{name}: {argo}"
+            );
+            continue;
+        }
         let stalled = condition(o, "Stalled").unwrap();
         assert_eq!(
             stalled["reason"], "ProviderNotConnected",
@@ -132,7 +142,14 @@ async fn example_estate_gets_honest_status_within_ten_seconds() {
             .cloned()
             .collect();
         for (name, (status, _)) in kstatus(&of_kind) {
-            assert_eq!(status, "Failed", "kstatus on {kind}/{name}");
+            if kind == "Deployment" {
+                assert!(
+                    matches!(status.as_str(), "InProgress" | "Failed"),
+                    "kstatus on {kind}/{name}: {status}"
+                );
+            } else {
+                assert_eq!(status, "Failed", "kstatus on {kind}/{name}");
+            }
         }
     }
 

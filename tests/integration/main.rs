@@ -11,6 +11,7 @@ mod admin_api;
 mod admission;
 mod controller;
 mod crds;
+mod deployment_rollout;
 mod estate;
 mod health_scripts;
 mod manifests;

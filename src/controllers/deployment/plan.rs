@@ -821,14 +821,14 @@ pub fn rolled_back(status: &mut DeploymentStatus, generation: i64, now: Timestam
     rb.time = now.to_string();
     status.held_revision = Some(rb.from_revision.clone());
     status.held_generation = Some(generation);
-    if let (Some(ack), Some(id)) = (status.rollback_request.as_mut(), &rb.request_id) {
-        if ack.id == *id {
-            ack.state = RequestState::Done;
-            ack.message = Some(format!(
-                "rolled back from {} to {}",
-                rb.from_revision, rb.to_revision
-            ));
-        }
+    if let (Some(ack), Some(id)) = (status.rollback_request.as_mut(), &rb.request_id)
+        && ack.id == *id
+    {
+        ack.state = RequestState::Done;
+        ack.message = Some(format!(
+            "rolled back from {} to {}",
+            rb.from_revision, rb.to_revision
+        ));
     }
     status.last_rollback = Some(rb);
     set_phase(status, DeploymentPhase::Held, now);
@@ -836,29 +836,29 @@ pub fn rolled_back(status: &mut DeploymentStatus, generation: i64, now: Timestam
 }
 
 fn held_verdict(s: &DeploymentStatus) -> Verdict {
-    if s.phase == Some(DeploymentPhase::Held) {
-        if let Some(rb) = &s.last_rollback {
-            let why = rb
-                .message
-                .as_deref()
-                .filter(|_| rb.reason != reasons::MANUAL)
-                .map_or_else(
-                    || format!("rolled back by {}", rb.actor.as_deref().unwrap_or("a user")),
-                    str::to_string,
-                );
-            return Verdict::Stalled {
-                reason: cause(&rb.reason),
-                message: format!(
-                    "{why}; revision {} is live again{}. Held: {} is not deployed again until the spec changes; revert Git to {} to make this permanent",
-                    rb.to_revision,
-                    rb.to_deployment_id
-                        .as_deref()
-                        .map_or_else(String::new, |id| format!(" (deployment {id})")),
-                    rb.from_revision,
-                    rb.to_revision,
-                ),
-            };
-        }
+    if s.phase == Some(DeploymentPhase::Held)
+        && let Some(rb) = &s.last_rollback
+    {
+        let why = rb
+            .message
+            .as_deref()
+            .filter(|_| rb.reason != reasons::MANUAL)
+            .map_or_else(
+                || format!("rolled back by {}", rb.actor.as_deref().unwrap_or("a user")),
+                str::to_string,
+            );
+        return Verdict::Stalled {
+            reason: cause(&rb.reason),
+            message: format!(
+                "{why}; revision {} is live again{}. Held: {} is not deployed again until the spec changes; revert Git to {} to make this permanent",
+                rb.to_revision,
+                rb.to_deployment_id
+                    .as_deref()
+                    .map_or_else(String::new, |id| format!(" (deployment {id})")),
+                rb.from_revision,
+                rb.to_revision,
+            ),
+        };
     }
     let last = s
         .history

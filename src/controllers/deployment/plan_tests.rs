@@ -528,7 +528,8 @@ fn impossible_rollback_requests_are_refused() {
     let mut only_one = live_on_a();
     only_one.previous = None;
     only_one.history = vec![good("aaaaaaa", "dpl_a")];
-    let cases: [(&DeploymentStatus, Option<&str>, fn(&Refusal) -> bool); 3] = [
+    type Case<'a> = (&'a DeploymentStatus, Option<&'a str>, fn(&Refusal) -> bool);
+    let cases: [Case<'_>; 3] = [
         (&only_one, None, |r| {
             matches!(r, Refusal::NothingToRollBackTo(_))
         }),
