@@ -105,6 +105,7 @@ pub async fn serve(
         shutdown.clone(),
     );
     let metrics = Arc::new(Metrics::default());
+    let providers = crate::providers::Pool::default();
     let ctx = Arc::new(Context {
         client: client.clone(),
         recorder: Recorder::new(
@@ -121,11 +122,13 @@ pub async fn serve(
         namespace: args.watch_namespace.clone(),
         store: store.clone(),
         health_check_via: args.health_check_via.clone(),
+        providers: providers.clone(),
     });
     let (caches, controllers) = controllers::run_all(ctx, shutdown.clone());
 
     let mut registry = prometheus_client::registry::Registry::default();
     metrics.register(&mut registry);
+    providers.metrics().register(&mut registry);
     let ready = Arc::new(AtomicBool::new(false));
     let state = http::AppState {
         caches: caches.clone(),
@@ -136,6 +139,7 @@ pub async fn serve(
         identity: identity.clone(),
         ready: ready.clone(),
         jobs: Arc::new(jobs::Registry::default()),
+        providers,
     };
     let admin = crate::admin::AdminState::new(client.clone(), caches.clone(), store.clone());
     tokio::spawn(http::probes::run(

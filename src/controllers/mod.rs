@@ -20,6 +20,7 @@ pub mod status;
 
 mod backup_policy;
 mod certificate;
+pub mod connect;
 pub(crate) mod deployment;
 mod domain;
 mod environment;
@@ -65,6 +66,8 @@ pub struct Context {
     /// Send health checks to this base URL with the host as the first path segment (the berth
     /// sandbox's apps server) instead of to the deployment's URL.
     pub health_check_via: Option<String>,
+    /// Provider HTTP layers shared by every reconcile (budgets and circuits per account).
+    pub providers: crate::providers::Pool,
 }
 
 impl Context {
@@ -116,6 +119,9 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// A provider call failed where no condition can carry it (cleanup on deletion).
+    #[error(transparent)]
+    Provider(#[from] crate::providers::Error),
     /// Adding or removing the finalizer failed.
     #[error("failed to update the finalizer")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
@@ -129,6 +135,7 @@ impl Error {
             Self::WriteStatus { .. } => "write_status",
             Self::StatusTimeout { .. } => "status_timeout",
             Self::Read { .. } => "read",
+            Self::Provider(e) => e.metric_label(),
             Self::Finalizer(_) => "finalizer",
         }
     }

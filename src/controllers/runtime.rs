@@ -160,8 +160,8 @@ async fn announce<K: Managed>(ctx: &Context, obj: &K, verdict: &Verdict) {
     publish(ctx, obj, type_, reason, &note).await;
 }
 
-/// Publishes one Event about `obj`; failures are logged, never returned.
-pub(crate) async fn publish<K: Managed>(
+/// Publishes one Event about `obj` (best effort).
+pub async fn publish<K: Managed>(
     ctx: &Context,
     obj: &K,
     type_: EventType,

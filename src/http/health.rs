@@ -1,6 +1,7 @@
 //! Health handlers. `/health` and `/livez` only say the process serves; `/readyz` says the
 //! caches are synced; `/health/detailed` adds the Kubernetes API, the database, each
-//! controller and the jobs, with an overall `ok` / `degraded` / `down`.
+//! controller, the jobs and each provider instance's circuit, with an overall `ok` /
+//! `degraded` / `down`.
 
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use kube::runtime::reflector::Store;
@@ -8,7 +9,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{AppState, probes};
-use crate::controllers::{Managed, Metrics};
+use crate::{
+    controllers::{Managed, Metrics},
+    providers::http::CircuitState,
+};
 
 /// Liveness: no external calls, ever.
 pub async fn liveness() -> impl IntoResponse {
@@ -81,16 +85,22 @@ pub fn controllers(state: &AppState) -> Vec<ControllerHealth> {
 }
 
 /// Overall verdict: `down` without the Kubernetes API (nothing can be reconciled), `degraded`
-/// when the database (history) or a job is unhealthy or caches are not synced, else `ok`.
+/// when the database (history) or a job is unhealthy, caches are not synced or a provider's
+/// circuit is not closed (its objects wait, the others proceed), else `ok`.
 #[must_use]
-pub fn overall(probes: &probes::Probes, ready: bool, failing_jobs: &[String]) -> &'static str {
+pub fn overall(
+    probes: &probes::Probes,
+    ready: bool,
+    failing_jobs: &[String],
+    circuit_open: bool,
+) -> &'static str {
     let db_ok = probes
         .database
         .as_ref()
         .is_some_and(|d| d.reachable && d.migration_version.is_some());
     if !probes.kubernetes.reachable {
         "down"
-    } else if !db_ok || !ready || !failing_jobs.is_empty() {
+    } else if !db_ok || !ready || !failing_jobs.is_empty() || circuit_open {
         "degraded"
     } else {
         "ok"
@@ -101,7 +111,11 @@ pub fn overall(probes: &probes::Probes, ready: bool, failing_jobs: &[String]) ->
 pub async fn detailed(State(state): State<AppState>) -> impl IntoResponse {
     let probes = probes::read(&state.probes);
     let failing = state.jobs.failing();
-    let status = overall(&probes, state.is_ready(), &failing);
+    let providers = state.providers.circuits();
+    let circuit_open = providers
+        .iter()
+        .any(|p| p.circuit.state != CircuitState::Closed);
+    let status = overall(&probes, state.is_ready(), &failing, circuit_open);
     let code = if status == "down" {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -116,6 +130,7 @@ pub async fn detailed(State(state): State<AppState>) -> impl IntoResponse {
         "ready": state.is_ready(),
         "controllers": controllers(&state),
         "jobs": {"registered": state.jobs.snapshot().len(), "failing": failing},
+        "providers": providers,
     });
     (code, Json(body))
 }
@@ -160,19 +175,25 @@ mod tests {
         }
     }
 
-    // Protects: the overall verdict: no API is down, no database is degraded, else ok.
+    // Protects: the overall verdict: no API is down, no database or an open circuit is
+    // degraded, else ok.
     #[test]
     fn overall_status_follows_dependencies() {
         let mut p = probes::Probes::default();
         p.kubernetes.reachable = true;
         p.database = Some(db(true));
-        assert_eq!(overall(&p, true, &[]), "ok");
+        assert_eq!(overall(&p, true, &[], false), "ok");
         p.database = Some(db(false));
-        assert_eq!(overall(&p, true, &[]), "degraded");
+        assert_eq!(overall(&p, true, &[], false), "degraded");
         p.database = Some(db(true));
-        assert_eq!(overall(&p, true, &["backup".into()]), "degraded");
-        assert_eq!(overall(&p, false, &[]), "degraded");
+        assert_eq!(overall(&p, true, &["backup".into()], false), "degraded");
+        assert_eq!(overall(&p, false, &[], false), "degraded");
+        assert_eq!(
+            overall(&p, true, &[], true),
+            "degraded",
+            "a circuit is open"
+        );
         p.kubernetes.reachable = false;
-        assert_eq!(overall(&p, true, &[]), "down");
+        assert_eq!(overall(&p, true, &[], false), "down");
     }
 }

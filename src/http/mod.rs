@@ -39,6 +39,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// Periodic jobs.
     pub jobs: Arc<jobs::Registry>,
+    /// The controllers' provider clients, for their circuit states.
+    pub providers: crate::providers::Pool,
 }
 
 impl AppState {

@@ -6,11 +6,12 @@
 //!                   · dns::DnsRecords · platform_backups::DatabaseBackups
 //!                        │
 //!                        ▼
-//!                 typed clients (dns::powerdns::PowerDns,          one per provider API
-//!                   vercel::VercelClient, …)
+//!                 typed clients (dns::powerdns::PowerDns, dns::cloudflare::Cloudflare,
+//!                 railway::RailwayClient, vercel::VercelClient,     one per provider API
+//!                 supabase::Supabase)
 //!                        │
 //!                        ▼
-//!                 http::ProviderHttp  ── per provider instance:
+//!                 http::ProviderHttp  ── per provider instance, shared through pool::Pool:
 //!                   auth · timeout · retries (idempotent only) · Retry-After
 //!                   · token-bucket budget · circuit breaker · metrics
 //!                        │
@@ -31,8 +32,11 @@ pub mod http;
 /// against recorded bodies in `tests/fixtures/providers/`.
 pub mod models;
 pub mod platform_backups;
+pub mod pool;
 pub mod railway;
+pub mod supabase;
 pub mod variables;
 pub mod vercel;
 
 pub use error::{Class, Error, Limiter, Result, excerpt};
+pub use pool::Pool;

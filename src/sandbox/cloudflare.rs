@@ -1,7 +1,7 @@
 //! The Cloudflare API v4 simulator: zones and DNS records (CRUD, filters, `comment`,
 //! pagination with `result_info`), in the `{success, errors, messages, result}` envelope.
 //!
-//! Paths (base stands for `https://api.cloudflare.com/client/v4`): `GET /zones`,
+//! Paths (base stands for `https://api.cloudflare.com/client/v4`): `GET|POST /zones`,
 //! `GET /zones/{zone_id}`, `GET|POST /zones/{zone_id}/dns_records`,
 //! `GET|PUT|PATCH|DELETE /zones/{zone_id}/dns_records/{id}`.
 
@@ -87,22 +87,26 @@ impl State {
             inner: Mutex::new(Inner::default()),
         };
         for name in zones {
-            let zone = Zone {
-                id: s.hex(),
-                name: name.to_ascii_lowercase(),
-                status: "active",
-                paused: false,
-                kind: "full",
-                name_servers: vec![
-                    "ada.ns.cloudflare.com".into(),
-                    "bob.ns.cloudflare.com".into(),
-                ],
-                created_on: now(),
-                modified_on: now(),
-            };
+            let zone = s.zone(name, "active");
             lock(&s.inner).zones.push(zone);
         }
         s
+    }
+
+    fn zone(&self, name: &str, status: &'static str) -> Zone {
+        Zone {
+            id: self.hex(),
+            name: name.to_ascii_lowercase(),
+            status,
+            paused: false,
+            kind: "full",
+            name_servers: vec![
+                "ada.ns.cloudflare.com".into(),
+                "bob.ns.cloudflare.com".into(),
+            ],
+            created_on: now(),
+            modified_on: now(),
+        }
     }
 
     fn hex(&self) -> String {
@@ -189,7 +193,7 @@ pub(crate) fn router(
     world: &Arc<World>,
 ) -> Router {
     let api = Router::new()
-        .route("/zones", get(list_zones))
+        .route("/zones", get(list_zones).post(create_zone))
         .route("/zones/{zone_id}", get(get_zone))
         .route(
             "/zones/{zone_id}/dns_records",
@@ -273,6 +277,28 @@ async fn list_zones(AxState(s): AxState<Shared>, Query(q): Q) -> Response {
         .cloned()
         .collect();
     paginate(zones, page, per_page)
+}
+
+/// A new zone is `pending` until its nameservers are delegated (the sandbox never gets there;
+/// records can be managed meanwhile). The 1061 duplicate code is as seen in the wild.
+async fn create_zone(AxState(s): AxState<Shared>, body: Bytes) -> Response {
+    let bad = |code: u32, m: &str| envelope_err(StatusCode::BAD_REQUEST, code, m);
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return bad(1001, "Request body is invalid.");
+    };
+    let Some(name) = v["name"].as_str().map(str::to_ascii_lowercase) else {
+        return bad(1001, "name is required.");
+    };
+    if v["account"]["id"].as_str().is_none_or(str::is_empty) {
+        return bad(1002, "account.id is required.");
+    }
+    let zone = s.zone(&name, "pending");
+    let mut inner = lock(&s.inner);
+    if inner.zones.iter().any(|z| z.name == name) {
+        return bad(1061, &format!("{name} already exists"));
+    }
+    inner.zones.push(zone.clone());
+    ok(json!(zone))
 }
 
 fn zone_missing(zone_id: &str) -> Response {

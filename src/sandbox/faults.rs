@@ -44,7 +44,8 @@ pub struct FaultConfig {
     pub latency_jitter_ms: u64,
     /// Probability (0..=1) that a request fails with `error_status` in the provider's shape.
     pub error_rate: f64,
-    /// Status of injected errors; 500 when unset.
+    /// Status of injected errors; 500 when unset. 429 answers as a rate limit, with
+    /// `Retry-After: retry_after_secs` (a 429 storm).
     pub error_status: Option<u16>,
     /// The next N requests are answered 429 with `Retry-After`.
     pub rate_limit_burst: u32,
@@ -266,6 +267,11 @@ impl Faults {
         }
         if error_rate > 0.0 && inner.rng.random_bool(error_rate) {
             inner.injected += 1;
+            // An injected 429 is a rate limit like any other: the provider's shape, Retry-After.
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                info.remaining = 0;
+                return (delay, Verdict::Limited(info));
+            }
             return (delay, Verdict::Fail(status, info));
         }
         (delay, Verdict::Pass(info))
@@ -382,6 +388,24 @@ mod tests {
         assert!(matches!(f.judge().1, Verdict::Limited(_)));
         assert!(matches!(f.judge().1, Verdict::Pass(_)));
         assert_eq!(f.injected(), 2);
+    }
+
+    #[test]
+    fn injected_429s_are_rate_limits() {
+        let f = Faults::new(
+            "t",
+            1,
+            RateWindow {
+                limit: 100,
+                window: Duration::from_secs(60),
+            },
+        );
+        f.update(|c| {
+            c.error_rate = 1.0;
+            c.error_status = Some(429);
+            c.retry_after_secs = Some(2);
+        });
+        assert!(matches!(f.judge().1, Verdict::Limited(i) if i.retry_after == 2));
     }
 
     #[test]

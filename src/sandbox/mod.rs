@@ -153,32 +153,95 @@ impl Default for Steps {
     }
 }
 
+/// A named fixture, with the id it should have (`None`: a seeded random one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fixture {
+    pub name: String,
+    pub id: Option<String>,
+}
+
+impl From<&str> for Fixture {
+    fn from(name: &str) -> Self {
+        Self {
+            name: name.into(),
+            id: None,
+        }
+    }
+}
+
+impl Fixture {
+    /// A fixture with a fixed id.
+    #[must_use]
+    pub fn with_id(name: &str, id: &str) -> Self {
+        Self {
+            name: name.into(),
+            id: Some(id.into()),
+        }
+    }
+}
+
 /// What exists when the sandbox starts.
 #[derive(Clone, Debug)]
 pub struct Fixtures {
     /// Vercel project names (deploying with a new `name` creates one too).
     pub vercel_projects: Vec<String>,
+    /// The Vercel team the token belongs to (its id; requests for any other team get 403).
+    pub vercel_team: String,
     /// Cloudflare zone names.
     pub cloudflare_zones: Vec<String>,
-    /// Supabase project names (each gets a 20-letter ref).
-    pub supabase_projects: Vec<String>,
-    /// The Railway project's name.
-    pub railway_project: String,
+    /// Supabase projects (the id is the 20-letter project ref).
+    pub supabase_projects: Vec<Fixture>,
+    /// The Railway project.
+    pub railway_project: Fixture,
     /// The Railway project's environments.
-    pub railway_environments: Vec<String>,
+    pub railway_environments: Vec<Fixture>,
     /// The Railway project's services.
-    pub railway_services: Vec<String>,
+    pub railway_services: Vec<Fixture>,
 }
 
 impl Default for Fixtures {
     fn default() -> Self {
         Self {
             vercel_projects: vec!["web".into()],
+            vercel_team: vercel::TEAM_ID.into(),
             cloudflare_zones: vec!["example.com".into()],
             supabase_projects: vec!["db".into()],
             railway_project: "app".into(),
             railway_environments: vec!["production".into(), "staging".into()],
             railway_services: vec!["api".into(), "worker".into()],
+        }
+    }
+}
+
+impl Fixtures {
+    /// The accounts of the Vocilia example estate (`manifests/examples/vocilia`), with the
+    /// example's ids, so the example reconciles against the sandbox unchanged.
+    #[must_use]
+    pub fn vocilia() -> Self {
+        Self {
+            vercel_projects: [
+                "vocilia-customer",
+                "vocilia-business",
+                "vocilia-admin",
+                "vocilia-customer-staging",
+            ]
+            .map(String::from)
+            .to_vec(),
+            vercel_team: "team_vocilia0prod0example".into(),
+            cloudflare_zones: vec!["vocilia.com".into()],
+            supabase_projects: vec![
+                Fixture::with_id("vocilia-production", "vocprod4k2m9x7q1z8w3"),
+                Fixture::with_id("vocilia-staging", "vocstag5n3p8r2t6y1u4"),
+            ],
+            railway_project: Fixture::with_id("vocilia", "5b3c9e1a-7d42-4f8e-9a61-2c0d8e4f7b13"),
+            railway_environments: vec![
+                Fixture::with_id("production", "e1f0a2b3-4c5d-4e6f-8a7b-9c0d1e2f3a4b"),
+                Fixture::with_id("staging", "a7c1d9e2-3b4f-4a5c-8d6e-0f1a2b3c4d5e"),
+            ],
+            railway_services: vec![Fixture::with_id(
+                "vocilia-api",
+                "9f8e7d6c-5b4a-4321-8fed-cba987654321",
+            )],
         }
     }
 }
@@ -527,6 +590,7 @@ impl Sandbox {
         let vercel = Arc::new(vercel::State::new(
             common(Server::Vercel, &v_faults, &world),
             &config.fixtures.vercel_projects,
+            &config.fixtures.vercel_team,
         ));
         let s_faults = faults(Server::Supabase);
         let supabase = Arc::new(supabase::State::new(
@@ -748,6 +812,19 @@ pub struct SandboxArgs {
     /// Verify custom domains after this many ms even without their DNS records.
     #[arg(long)]
     pub domain_verify_after_ms: Option<u64>,
+    /// The accounts that exist at start: a small generic set, or the Vocilia example's
+    /// projects and ids (so `manifests/examples/vocilia` reconciles against the sandbox).
+    #[arg(long, value_enum, default_value_t = FixtureSet::Generic, env = "BERTH_SANDBOX_FIXTURES")]
+    pub fixtures: FixtureSet,
+}
+
+/// Named fixture sets for `berth sandbox --fixtures`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FixtureSet {
+    /// `web`, `example.com`, `db`, `app` with `api` and `worker`, random ids.
+    Generic,
+    /// [`Fixtures::vocilia`].
+    Vocilia,
 }
 
 impl SandboxArgs {
@@ -774,7 +851,10 @@ impl SandboxArgs {
                 build: Duration::from_millis(self.build_ms),
                 deploy: Duration::from_millis(self.deploy_ms),
             },
-            fixtures: Fixtures::default(),
+            fixtures: match self.fixtures {
+                FixtureSet::Generic => Fixtures::default(),
+                FixtureSet::Vocilia => Fixtures::vocilia(),
+            },
             domain_verify_after: self.domain_verify_after_ms.map(Duration::from_millis),
         }
     }

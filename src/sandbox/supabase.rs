@@ -52,14 +52,17 @@ fn iso(t: DateTime<Utc>) -> String {
 }
 
 impl State {
-    pub(crate) fn new(common: Common, names: &[String]) -> Self {
+    pub(crate) fn new(common: Common, fixtures: &[crate::sandbox::Fixture]) -> Self {
         let now = Utc::now();
-        let projects = names
+        let projects = fixtures
             .iter()
             .enumerate()
-            .map(|(n, name)| Project {
-                reference: common.random(b"abcdefghijklmnopqrstuvwxyz", 20),
-                name: name.clone(),
+            .map(|(n, f)| Project {
+                reference: f
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| common.random(b"abcdefghijklmnopqrstuvwxyz", 20)),
+                name: f.name.clone(),
                 region: "us-east-1",
                 created_at: now - ChronoDuration::days(30),
                 status: "ACTIVE_HEALTHY",

@@ -247,6 +247,10 @@ async fn health_reports_database_down_and_back() {
         ok["database"]["migrationVersion"].as_i64().unwrap_or(0) > 0,
         "{ok}"
     );
+    assert!(
+        ok["providers"].is_array(),
+        "provider circuits are reported: {ok}"
+    );
     let (code, body) = controller.get("/health/database").await.unwrap();
     assert_eq!(code, 200, "{body}");
 

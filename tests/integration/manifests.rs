@@ -623,16 +623,14 @@ fn vocilia_references_resolve() {
         }
     }
 
-    // The placeholders are labelled as such, so nobody mistakes them for credentials.
+    // The placeholders are labelled as such, so nobody mistakes them for credentials; the
+    // provider tokens are the ones `berth sandbox` accepts by default.
     for (name, s) in &secrets {
         if s["metadata"]["labels"]["berth.dev/placeholder"] != "true" {
             broken.push(format!("Secret {name}: not labelled berth.dev/placeholder"));
         }
         for value in s["stringData"].as_object().expect("stringData").values() {
-            if !value
-                .as_str()
-                .is_some_and(|v| v.contains("sandbox-placeholder"))
-            {
+            if !value.as_str().is_some_and(|v| v.contains("sandbox")) {
                 broken.push(format!(
                     "Secret {name}: a value is not a sandbox placeholder"
                 ));

@@ -14,11 +14,11 @@
 //! [`ROLLBACK_REQUESTED_ANNOTATION`] and is acknowledged in `status.rollbackRequest`.
 
 mod act;
-mod client;
 mod observe;
 pub mod plan;
 pub mod probe;
 mod record;
+mod rollback;
 
 use std::sync::Arc;
 
@@ -30,65 +30,67 @@ use self::{
     plan::{Input, Plan},
     probe::Prober,
 };
-use super::{Context, Error, Outcome, Reconciler, SyncResult, Verdict, conditions::reasons, deps};
+use super::{
+    Context, Error, Outcome, Reconciler, SyncResult, Verdict,
+    connect::{Connections, Credentials},
+    deps,
+};
 use crate::{
     api::{
         Deployment, Environment,
         deployment::{
             DeploymentSpec, DeploymentStatus, ROLLBACK_REQUESTED_ANNOTATION, RollbackRequest,
         },
-        environment::EnvironmentSpec,
+        environment::{EnvironmentSpec, Providers},
     },
     providers::deploys::Deploys,
 };
 
 impl Reconciler for Deployment {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
-        // Dereference (I/O): the Environment, and the token of the binding the service needs.
+        // Dereference (I/O): the Environment, and the credential of the one binding the
+        // service needs (a missing DNS key must not hold up a release).
         let mut deps = ctx.dependencies(obj.as_ref());
         let env = deps
             .object::<Environment>(&obj.spec.environment_ref.name)
             .await?;
-        let token = match &env {
-            Some(env) => client::token(&env.spec, &obj.spec, &mut deps).await?,
-            None => None,
-        };
+        let needed = env
+            .as_ref()
+            .map(|e| platform_binding(&e.spec.providers, &obj.spec))
+            .unwrap_or_default();
+        let credentials = Credentials::resolve(&needed, &mut deps).await?;
         let mut status = obj.status.clone().unwrap_or_default();
         status.phase.get_or_insert_default();
         let env = env.map(|e| e.spec);
-        let blocked = preflight(&obj.spec, env.as_ref(), &deps.missing());
-        let (Some(env), Some(token), None) = (env, token, blocked.clone()) else {
-            let blocked = blocked
-                .unwrap_or_else(|| Verdict::blocked("waiting for the binding's token".into()));
+        if let Some(blocked) = preflight(&obj.spec, env.as_ref(), &deps.missing()) {
             return Ok(Outcome::of(status, blocked));
-        };
-        // Connect: a client for the binding.
-        let deploys = match client::connect(&env, &obj.spec, token) {
-            Ok(Some(d)) => d,
-            Ok(None) => {
-                return Ok(Outcome::of(
-                    status,
-                    Verdict::stalled(
-                        reasons::PROVIDER_NOT_CONNECTED,
-                        format!("no {} client for this binding", platform(&obj.spec)),
-                    ),
-                ));
-            }
+        }
+        // Connect: the binding's client, over the process-wide HTTP layers.
+        let connections = match Connections::new(&ctx.providers, &needed, &credentials) {
+            Ok(c) => c,
             Err(e) => return Ok(Outcome::provider_failed(status, &e)),
         };
-        Ok(rollout(&ctx, &obj, deploys.as_ref()).await)
+        let (deploys, service) = match connections.deploys(&obj.spec.service) {
+            Ok(found) => found,
+            Err(message) => return Ok(Outcome::of(status, Verdict::blocked(message))),
+        };
+        Ok(rollout(&ctx, &obj, deploys, service).await)
     }
 }
 
-/// The service id (Railway) or project (Vercel) the client addresses.
-#[must_use]
-pub fn service(spec: &DeploymentSpec) -> &str {
-    spec.service
-        .railway
-        .as_ref()
-        .map(|r| r.service_id.as_str())
-        .or_else(|| spec.service.vercel.as_ref().map(|v| v.project.as_str()))
-        .unwrap_or_default()
+/// Only the binding of the service's platform, so only its credential is read.
+fn platform_binding(p: &Providers, spec: &DeploymentSpec) -> Providers {
+    if spec.service.railway.is_some() {
+        Providers {
+            railway: p.railway.clone(),
+            ..Providers::default()
+        }
+    } else {
+        Providers {
+            vercel: p.vercel.clone(),
+            ..Providers::default()
+        }
+    }
 }
 
 /// The provider a deployment's service lives on.
@@ -105,10 +107,10 @@ pub async fn rollout(
     ctx: &Context,
     obj: &Deployment,
     deploys: &dyn Deploys,
+    service: &str,
 ) -> Outcome<DeploymentStatus> {
     let now = Timestamp::now();
     let spec = &obj.spec;
-    let service = service(spec);
     let before = obj.status.clone().unwrap_or_default();
     let generation = obj.metadata.generation.unwrap_or_default();
     let request = rollback_request(obj);

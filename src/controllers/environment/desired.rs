@@ -29,6 +29,20 @@ impl Target {
         }
     }
 
+    /// The inverse of [`Target::label`].
+    #[must_use]
+    pub fn parse(label: &str) -> Option<Self> {
+        match label.split_once(':')? {
+            ("railway", service) if !service.is_empty() => Some(Self::Railway {
+                service: service.into(),
+            }),
+            ("vercel", project) if !project.is_empty() => Some(Self::Vercel {
+                project: project.into(),
+            }),
+            _ => None,
+        }
+    }
+
     /// The service or project inside the provider.
     #[must_use]
     pub fn service(&self) -> &str {

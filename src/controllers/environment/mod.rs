@@ -1,45 +1,316 @@
-//! Environment reconciler. Until the provider clients land, it checks every binding's
-//! credentials and every variable source exist, then says honestly that it cannot sync.
+//! Environment reconciler: resolve every variable, connect to the bound providers, and for
+//! each target list what the platform holds, plan (pure, see [`sync_plan`]) and write only
+//! the difference. Ownership, drift and write-only values are explained in [`sync_plan`].
+//!
+//! ```text
+//! resolve Secrets/ConfigMaps ──► desired per target ──► list ──► plan ──► upsert (one batch)
+//!        (missing → Blocked)                                        └──► delete owned leftovers
+//! ```
 
 mod desired;
 mod sync_plan;
 
-use std::sync::Arc;
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
-use kube::runtime::Controller;
+use kube::{ResourceExt, runtime::Controller};
+
+pub(crate) use desired::Target;
 
 use super::{
     Context, Error, Outcome, Reconciler, SyncResult, Verdict,
-    conditions::reasons,
+    connect::{Connections, Credentials},
     deps::{self, Dependencies},
+    runtime::publish,
 };
-use crate::api::{Environment, environment::EnvironmentSpec};
+use crate::{
+    api::{
+        Environment,
+        common::ManagementPolicy,
+        environment::{EnvironmentSpec, EnvironmentStatus, TargetSyncStatus},
+    },
+    providers::{self, http::Secret},
+};
+
+/// berth's ownership marker, written as the comment of the entries it creates where the
+/// platform keeps comments (Vercel).
+pub const OWNER_MARKER: &str = "managed-by: berth";
 
 impl Reconciler for Environment {
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
-        let missing = observe(&obj.spec, ctx.dependencies(obj.as_ref())).await?;
-        Ok(Outcome::of(
-            obj.status.clone().unwrap_or_default(),
-            plan(&obj.spec, &missing),
-        ))
+        let mut deps = ctx.dependencies(obj.as_ref());
+        let credentials = Credentials::resolve(&obj.spec.providers, &mut deps).await?;
+        let values = resolve_values(&obj.spec, &mut deps).await?;
+        let missing = deps.missing();
+        let status = obj.status.clone().unwrap_or_default();
+        if !missing.is_empty() {
+            return Ok(Outcome::of(
+                status,
+                Verdict::blocked(deps::waiting_for(&missing)),
+            ));
+        }
+        let connections = match Connections::new(&ctx.providers, &obj.spec.providers, &credentials)
+        {
+            Ok(c) => c,
+            Err(e) => return Ok(Outcome::provider_failed(status, &e)),
+        };
+        let sync = Sync {
+            spec: &obj.spec,
+            connections: &connections,
+            observe_only: obj.spec.management_policy == ManagementPolicy::Observe,
+        };
+        let outcome = sync.run(status, &values).await;
+        if !outcome.status.targets.iter().all(|t| t.drifted.is_empty()) {
+            let drifted: Vec<String> = outcome
+                .status
+                .targets
+                .iter()
+                .flat_map(|t| t.drifted.iter().map(move |n| format!("{}/{n}", t.target)))
+                .collect();
+            publish(
+                &ctx,
+                obj.as_ref(),
+                kube::runtime::events::EventType::Warning,
+                "Drifted",
+                &format!(
+                    "changed outside berth: {} ({})",
+                    drifted.join(", "),
+                    match obj.spec.drift_policy {
+                        crate::api::environment::DriftPolicy::Correct => "restored",
+                        crate::api::environment::DriftPolicy::Report => "reported only",
+                    }
+                ),
+            )
+            .await;
+        }
+        Ok(outcome)
+    }
+
+    async fn cleanup(obj: Arc<Self>, ctx: Arc<Context>) -> Result<(), Error> {
+        if obj.spec.deletion_policy == crate::api::common::DeletionPolicy::Orphan {
+            return Ok(());
+        }
+        let Some(status) = &obj.status else {
+            return Ok(());
+        };
+        let mut deps = ctx.dependencies(obj.as_ref());
+        let credentials = Credentials::resolve(&obj.spec.providers, &mut deps).await?;
+        let connections = Connections::new(&ctx.providers, &obj.spec.providers, &credentials)?;
+        for synced in &status.targets {
+            let Some(target) = Target::parse(&synced.target) else {
+                continue;
+            };
+            let Ok((client, _)) = connections.variables(&target) else {
+                continue;
+            };
+            let remote = client.list(target.service()).await?;
+            let owned: Vec<_> = remote
+                .into_iter()
+                .filter(|r| {
+                    synced.owned.contains(&r.name) || r.comment.as_deref() == Some(OWNER_MARKER)
+                })
+                .collect();
+            client.delete(target.service(), &owned).await?;
+            tracing::info!(environment = %obj.name_any(), target = %synced.target, deleted = owned.len(), "deleted owned variables");
+        }
+        Ok(())
     }
 }
 
-/// Observe (I/O): which referenced Secrets, ConfigMaps and keys are missing.
-async fn observe(spec: &EnvironmentSpec, mut deps: Dependencies) -> Result<Vec<String>, Error> {
-    for r in secret_refs(spec) {
-        deps.secret_key(r).await?;
-    }
+/// Every declared variable's value, by name; missing sources are noted in `deps`.
+async fn resolve_values(
+    spec: &EnvironmentSpec,
+    deps: &mut Dependencies,
+) -> Result<BTreeMap<String, Secret>, Error> {
+    let mut values = BTreeMap::new();
     for v in &spec.variables {
-        if let Some(cm) = v
-            .value_from
-            .as_ref()
-            .and_then(|f| f.config_map_key_ref.as_ref())
-        {
-            deps.config_map_key(cm).await?;
+        let value = match (&v.value, &v.value_from) {
+            (Some(literal), _) => Some(Secret::new(literal.clone())),
+            (None, Some(from)) => match (&from.secret_key_ref, &from.config_map_key_ref) {
+                (Some(r), _) => deps.secret_key(r).await?,
+                (None, Some(r)) => deps.config_map_key(r).await?.map(Secret::new),
+                (None, None) => None,
+            },
+            (None, None) => None,
+        };
+        if let Some(value) = value {
+            values.insert(v.name.clone(), value);
         }
     }
-    Ok(deps.missing())
+    Ok(values)
+}
+
+/// One pass over every target.
+struct Sync<'a> {
+    spec: &'a EnvironmentSpec,
+    connections: &'a Connections,
+    observe_only: bool,
+}
+
+impl Sync<'_> {
+    async fn run(
+        &self,
+        mut status: EnvironmentStatus,
+        values: &BTreeMap<String, Secret>,
+    ) -> Outcome<EnvironmentStatus> {
+        let desired = desired::by_target(self.spec, values, OWNER_MARKER);
+        // Targets synced before but no longer declared still get their owned variables removed.
+        let mut targets: BTreeSet<Target> = desired.keys().cloned().collect();
+        targets.extend(
+            status
+                .targets
+                .iter()
+                .filter_map(|t| Target::parse(&t.target)),
+        );
+
+        let mut unmanaged = Vec::new();
+        let mut pending_changes = Vec::new();
+        for target in targets {
+            let want = desired.get(&target).map_or(&[][..], Vec::as_slice);
+            match self.target(&target, want, &mut status).await {
+                Ok(report) => {
+                    unmanaged.extend(
+                        report
+                            .unmanaged
+                            .iter()
+                            .map(|n| format!("{}/{n}", target.label())),
+                    );
+                    pending_changes.extend(report.pending);
+                }
+                Err(Failure::Spec(message)) => {
+                    return Outcome::of(
+                        status,
+                        Verdict::stalled(super::conditions::reasons::INVALID_SPEC, message),
+                    );
+                }
+                Err(Failure::Provider(e)) => return Outcome::provider_failed(status, &e),
+            }
+        }
+        status.unmanaged_variables = unmanaged;
+        let drifted: usize = status.targets.iter().map(|t| t.drifted.len()).sum();
+        status.drift_count = Some(i32::try_from(drifted).unwrap_or(i32::MAX));
+        let verdict = self.verdict(&status, &pending_changes);
+        Outcome::of(status, (verdict, SyncResult::Succeeded))
+    }
+
+    fn verdict(&self, status: &EnvironmentStatus, pending: &[String]) -> Verdict {
+        let synced = status.targets.len();
+        if self.observe_only && !pending.is_empty() {
+            return Verdict::Stalled {
+                reason: "ObserveOnly",
+                message: format!(
+                    "managementPolicy is Observe: {} would change ({}); berth changed nothing",
+                    pending.len(),
+                    pending.join(", ")
+                ),
+            };
+        }
+        let drifted: Vec<String> = status
+            .targets
+            .iter()
+            .flat_map(|t| t.drifted.iter().map(move |n| format!("{}/{n}", t.target)))
+            .collect();
+        let mut message = format!("{synced} target(s) in sync");
+        if !drifted.is_empty() {
+            message.push_str(&format!(
+                "; changed outside berth: {} ({})",
+                drifted.join(", "),
+                match self.spec.drift_policy {
+                    crate::api::environment::DriftPolicy::Correct => "restored",
+                    crate::api::environment::DriftPolicy::Report => "reported only",
+                }
+            ));
+        }
+        if !status.unmanaged_variables.is_empty() {
+            message.push_str(&format!(
+                "; not managed by berth (left alone): {}",
+                status.unmanaged_variables.join(", ")
+            ));
+        }
+        Verdict::Ready { message }
+    }
+
+    /// Lists, plans and (unless observing) applies one target, updating its status entry.
+    async fn target(
+        &self,
+        target: &Target,
+        want: &[providers::variables::DesiredVariable],
+        status: &mut EnvironmentStatus,
+    ) -> Result<TargetReport, Failure> {
+        let (client, key) = self.connections.variables(target).map_err(Failure::Spec)?;
+        let label = target.label();
+        let before = status.targets.iter().find(|t| t.target == label).cloned();
+        let previous = sync_plan::Previous {
+            hash: before.as_ref().and_then(|b| b.hash.as_deref()),
+            owned: before.as_ref().map_or(&[][..], |b| b.owned.as_slice()),
+        };
+        let remote = client.list(target.service()).await?;
+        let plan = sync_plan::plan(
+            want,
+            &remote,
+            previous,
+            self.spec.drift_policy,
+            key,
+            OWNER_MARKER,
+        );
+        let mut pending: Vec<String> = plan
+            .upserts
+            .iter()
+            .map(|u| format!("{label}/{} (write)", u.name))
+            .chain(
+                plan.deletes
+                    .iter()
+                    .map(|d| format!("{label}/{} (delete)", d.name)),
+            )
+            .collect();
+        let mut entry = before.unwrap_or_else(|| TargetSyncStatus {
+            target: label.clone(),
+            ..TargetSyncStatus::default()
+        });
+        entry.drifted.clone_from(&plan.drifted);
+        if !self.observe_only {
+            if !plan.is_noop() {
+                // Writes first: a failed delete leaves a variable too many, never one too few.
+                client.upsert(target.service(), &plan.upserts).await?;
+                client.delete(target.service(), &plan.deletes).await?;
+                tracing::info!(target = %label, written = plan.upserts.len(), deleted = plan.deletes.len(), "variables synced");
+            }
+            entry.hash = Some(plan.hash);
+            entry.owned = plan.owned;
+            entry.last_sync_time = Some(chrono::Utc::now().to_rfc3339());
+            pending.clear();
+        }
+        status.targets.retain(|t| t.target != label);
+        // A target that is neither declared nor holding owned variables is forgotten.
+        if !want.is_empty() || !entry.owned.is_empty() {
+            status.targets.push(entry);
+            status.targets.sort_by(|a, b| a.target.cmp(&b.target));
+        }
+        Ok(TargetReport {
+            unmanaged: plan.unmanaged,
+            pending,
+        })
+    }
+}
+
+struct TargetReport {
+    unmanaged: Vec<String>,
+    /// Changes not made (observe-only).
+    pending: Vec<String>,
+}
+
+enum Failure {
+    /// A target the bindings cannot reach (a Railway service without `providers.railway`).
+    Spec(String),
+    Provider(providers::Error),
+}
+
+impl From<providers::Error> for Failure {
+    fn from(e: providers::Error) -> Self {
+        Self::Provider(e)
+    }
 }
 
 fn secret_refs(spec: &EnvironmentSpec) -> impl Iterator<Item = &crate::api::common::SecretKeyRef> {
@@ -66,45 +337,6 @@ fn secret_refs(spec: &EnvironmentSpec) -> impl Iterator<Item = &crate::api::comm
         )
 }
 
-/// The providers an environment binds, by display name.
-fn bound_providers(spec: &EnvironmentSpec) -> Vec<&'static str> {
-    let p = &spec.providers;
-    let dns = p.dns.as_ref();
-    [
-        (p.railway.is_some(), "Railway"),
-        (p.vercel.is_some(), "Vercel"),
-        (p.supabase.is_some(), "Supabase"),
-        (dns.is_some_and(|d| d.powerdns.is_some()), "PowerDNS"),
-        (dns.is_some_and(|d| d.cloudflare.is_some()), "Cloudflare"),
-    ]
-    .into_iter()
-    .filter_map(|(bound, name)| bound.then_some(name))
-    .collect()
-}
-
-/// Plan (pure): what the conditions say.
-fn plan(spec: &EnvironmentSpec, missing: &[String]) -> (Verdict, SyncResult) {
-    if !missing.is_empty() {
-        return Verdict::blocked(deps::waiting_for(missing));
-    }
-    let providers = bound_providers(spec);
-    if providers.is_empty() {
-        return (
-            Verdict::Ready {
-                message: "no provider bindings: nothing to sync".into(),
-            },
-            SyncResult::Succeeded,
-        );
-    }
-    Verdict::stalled(
-        reasons::PROVIDER_NOT_CONNECTED,
-        format!(
-            "this berth build has no client for {} yet: credentials are present but unverified, and no variable was written",
-            providers.join(", ")
-        ),
-    )
-}
-
 /// Dependency watches: Secrets and ConfigMaps the environment reads.
 pub(super) fn wire(c: Controller<Environment>, ctx: &Context) -> Controller<Environment> {
     let c = deps::watch_refs(c, deps::secrets(ctx), |env: &Environment, name| {
@@ -118,48 +350,4 @@ pub(super) fn wire(c: Controller<Environment>, ctx: &Context) -> Controller<Envi
                 .is_some_and(|r| r.name == name)
         })
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(yaml: &str) -> EnvironmentSpec {
-        crate::yaml::from_str(yaml).unwrap()
-    }
-
-    // Protects: a missing Secret blocks (and names the Secret) instead of stalling: GitOps may apply it a moment later.
-    #[test]
-    fn missing_secret_blocks_and_is_named() {
-        let s = spec("providers: {}\n");
-        let (v, _) = plan(&s, &["Secret shop/railway-token".to_string()]);
-        assert_eq!(
-            v,
-            Verdict::Blocked {
-                message: "waiting for Secret shop/railway-token".into()
-            }
-        );
-    }
-
-    // Protects: bindings without a client are reported as not connected, never as Ready.
-    #[test]
-    fn bound_providers_without_client_stall_honestly() {
-        let s = spec(
-            "providers:\n  railway: {projectId: p, environmentId: e, tokenSecretRef: {name: t, key: token}}\n  dns: {zone: vocilia.com, powerdns: {url: 'http://pdns:8081', apiKeySecretRef: {name: k, key: key}}}\n",
-        );
-        let (v, sync) = plan(&s, &[]);
-        let Verdict::Stalled { reason, message } = v else {
-            panic!("expected Stalled, got {v:?}")
-        };
-        assert_eq!(reason, reasons::PROVIDER_NOT_CONNECTED);
-        assert!(message.contains("Railway, PowerDNS"), "{message}");
-        assert!(matches!(sync, SyncResult::NotAttempted { .. }));
-    }
-
-    // Protects: an environment with nothing bound has nothing to do and says Ready.
-    #[test]
-    fn nothing_bound_is_ready() {
-        let (v, _) = plan(&spec("providers: {}\n"), &[]);
-        assert!(matches!(v, Verdict::Ready { .. }));
-    }
 }

@@ -68,7 +68,7 @@ pub fn plan(
     let declaration_unchanged = previous.hash == Some(hash.as_str());
     let declared: BTreeSet<&str> = desired.iter().map(|d| d.name.as_str()).collect();
     let owns = |r: &RemoteVariable| {
-        previous.owned.iter().any(|o| *o == r.name) || r.comment.as_deref() == Some(marker)
+        previous.owned.contains(&r.name) || r.comment.as_deref() == Some(marker)
     };
 
     let mut plan = TargetPlan {

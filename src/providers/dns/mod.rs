@@ -9,8 +9,10 @@
 //!   and escapes as its API needs), zone-file syntax for the rest.
 //! - A record set's `comment` is berth's ownership marker; providers store it beside the set.
 
+pub mod cloudflare;
 pub mod lookup;
 pub mod powerdns;
+pub mod txt;
 
 use super::Result;
 

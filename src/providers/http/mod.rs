@@ -185,6 +185,12 @@ impl ProviderHttp {
         &self.inner.metrics
     }
 
+    /// Whether `other` is a clone of this client, sharing its budget and circuit.
+    #[must_use]
+    pub fn shares_state_with(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The circuit's state, for `/health/detailed`.
     #[must_use]
     pub fn circuit(&self) -> CircuitSnapshot {

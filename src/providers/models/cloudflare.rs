@@ -279,3 +279,41 @@ pub struct DeletedRecord {
     /// The deleted record's id.
     pub id: String,
 }
+
+/// The body of `PATCH /zones/{zone_id}/dns_records/{id}`: only the fields to change, so
+/// what berth does not manage (`proxied`, `tags`) stays as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DnsRecordPatch {
+    /// New content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// New TTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u32>,
+    /// New comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// New MX/SRV/URI priority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u16>,
+}
+
+/// The body of `POST /zones` (answer: the new [`Zone`], `pending` until its nameservers are
+/// delegated to Cloudflare).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateZoneRequest {
+    /// The domain.
+    pub name: String,
+    /// The account that will own the zone.
+    pub account: AccountRef,
+    /// `full` (Cloudflare is authoritative) or `partial` (CNAME set-up).
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// An account by id, as request bodies name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRef {
+    /// Account id.
+    pub id: String,
+}

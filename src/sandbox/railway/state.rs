@@ -47,27 +47,28 @@ pub struct State {
 
 impl State {
     pub(crate) fn new(common: Common, fixtures: &Fixtures, tokens: Tokens) -> Self {
-        let project_id = common.uuid();
+        let id_of = |f: &crate::sandbox::Fixture| f.id.clone().unwrap_or_else(|| common.uuid());
+        let project_id = id_of(&fixtures.railway_project);
         let mut inner = Inner {
             projects: vec![ProjectRow {
                 id: project_id.clone(),
-                name: fixtures.railway_project.clone(),
+                name: fixtures.railway_project.name.clone(),
                 workspace_id: common.uuid(),
                 created_at: Utc::now() - ChronoDuration::days(30),
             }],
             ..Inner::default()
         };
-        for name in &fixtures.railway_environments {
+        for f in &fixtures.railway_environments {
             inner.environments.push(Environment {
-                id: common.uuid(),
-                name: name.clone(),
+                id: id_of(f),
+                name: f.name.clone(),
                 project_id: project_id.clone(),
             });
         }
-        for name in &fixtures.railway_services {
+        for f in &fixtures.railway_services {
             inner.services.push(Service {
-                id: common.uuid(),
-                name: name.clone(),
+                id: id_of(f),
+                name: f.name.clone(),
                 project_id: project_id.clone(),
             });
         }

@@ -13,7 +13,7 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use super::{TEAM_ID, TEAM_SLUG};
+use super::TEAM_SLUG;
 use crate::sandbox::faults::{Dialect, RateInfo, bearer, x_ratelimit};
 
 pub(super) fn err(status: StatusCode, code: &str, message: &str) -> Response {
@@ -103,11 +103,15 @@ pub(super) fn body_json(body: &Bytes) -> Result<Value, Response> {
 /// Refuses a `teamId` or `slug` naming a scope the token has no access to, as Vercel does
 /// (403 `forbidden`, "Not authorized: Trying to access resource under scope …"). Without
 /// either the request is in the token's own scope.
-pub(super) async fn team_scope(req: Request, next: Next) -> Response {
+pub(super) async fn team_scope(
+    axum::extract::State(state): axum::extract::State<super::Shared>,
+    req: Request,
+    next: Next,
+) -> Response {
     let query: Option<Query<HashMap<String, String>>> = Query::try_from_uri(req.uri()).ok();
     let scope = query.and_then(|Query(q)| {
         q.into_iter().find_map(|(k, v)| match k.as_str() {
-            "teamId" if v != TEAM_ID => Some(v),
+            "teamId" if v != state.team => Some(v),
             "slug" if v != TEAM_SLUG => Some(v),
             _ => None,
         })

@@ -41,7 +41,7 @@ use self::{
 use super::{AppTarget, Common, Snapshot, faults::lock};
 pub(crate) use routes::router;
 
-/// The team the sandbox's token belongs to.
+/// The team the sandbox's token belongs to by default ([`crate::sandbox::Fixtures::vercel_team`]).
 pub const TEAM_ID: &str = "team_sandbox";
 /// That team's slug.
 pub const TEAM_SLUG: &str = "sandbox";
@@ -57,6 +57,8 @@ struct Inner {
 /// The simulator's state.
 pub struct State {
     common: Common,
+    /// The team the token belongs to.
+    team: String,
     inner: Mutex<Inner>,
 }
 
@@ -65,9 +67,10 @@ fn ms() -> i64 {
 }
 
 impl State {
-    pub(crate) fn new(common: Common, projects: &[String]) -> Self {
+    pub(crate) fn new(common: Common, projects: &[String], team: &str) -> Self {
         let s = Self {
             common,
+            team: team.to_owned(),
             inner: Mutex::new(Inner::default()),
         };
         for name in projects {
@@ -81,6 +84,7 @@ impl State {
         Project {
             id: self.common.id("prj_"),
             name: name.to_string(),
+            account_id: self.team.clone(),
             production: None,
             auto_assign: true,
             last_alias_request: Value::Null,

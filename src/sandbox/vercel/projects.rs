@@ -11,7 +11,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    Inner, Shared, State, TEAM_ID,
+    Inner, Shared, State,
     auth::{body_json, err},
     deployments::{deployment_json, deployment_missing},
     ms,
@@ -22,6 +22,7 @@ use crate::sandbox::faults::lock;
 pub(super) struct Project {
     pub(super) id: String,
     pub(super) name: String,
+    pub(super) account_id: String,
     pub(super) production: Option<String>,
     pub(super) auto_assign: bool,
     pub(super) last_alias_request: Value,
@@ -86,7 +87,7 @@ pub(super) fn project_json_bare(p: &Project) -> Value {
     json!({
         "id": p.id,
         "name": p.name,
-        "accountId": TEAM_ID,
+        "accountId": p.account_id,
         "createdAt": p.created_at,
         "updatedAt": p.created_at,
         "framework": null,

@@ -71,7 +71,10 @@ pub(crate) fn router(
             )
         })
         .with_state(state.clone())
-        .layer(axum::middleware::from_fn(team_scope));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            team_scope,
+        ));
     assemble(
         api,
         Arc::new(VercelDialect {

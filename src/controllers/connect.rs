@@ -1,0 +1,188 @@
+//! From an Environment's provider bindings and the credentials in its Secrets, the typed
+//! provider clients the reconcilers use. HTTP layers come from the process-wide
+//! [`Pool`], so every reconcile of every object bound to one account shares that account's
+//! request budget and circuit.
+
+use super::{Error, deps::Dependencies, environment::Target};
+use crate::{
+    api::{deployment::ServiceRef, environment::Providers},
+    providers::{
+        self, Pool,
+        deploys::Deploys,
+        dns::{DnsRecords, cloudflare::Cloudflare, powerdns::PowerDns},
+        http::{Auth, HttpConfig, Secret},
+        railway::{self, RailwayClient},
+        supabase::Supabase,
+        variables::Variables,
+        vercel::{self, VercelClient},
+    },
+};
+
+/// The credential of each bound provider, read from its Secret.
+#[derive(Default)]
+pub struct Credentials {
+    railway: Option<Secret>,
+    vercel: Option<Secret>,
+    supabase: Option<Secret>,
+    powerdns: Option<Secret>,
+    cloudflare: Option<Secret>,
+}
+
+impl Credentials {
+    /// Reads every binding's Secret key; missing ones are noted in `deps`.
+    pub async fn resolve(p: &Providers, deps: &mut Dependencies) -> Result<Self, Error> {
+        let dns = p.dns.as_ref();
+        let mut c = Self::default();
+        if let Some(b) = &p.railway {
+            c.railway = deps.secret_key(&b.token_secret_ref).await?;
+        }
+        if let Some(b) = &p.vercel {
+            c.vercel = deps.secret_key(&b.token_secret_ref).await?;
+        }
+        if let Some(b) = &p.supabase {
+            c.supabase = deps.secret_key(&b.token_secret_ref).await?;
+        }
+        if let Some(b) = dns.and_then(|d| d.powerdns.as_ref()) {
+            c.powerdns = deps.secret_key(&b.api_key_secret_ref).await?;
+        }
+        if let Some(b) = dns.and_then(|d| d.cloudflare.as_ref()) {
+            c.cloudflare = deps.secret_key(&b.token_secret_ref).await?;
+        }
+        Ok(c)
+    }
+}
+
+/// The clients of one Environment's bindings. A binding whose credential is missing has no
+/// client (the caller is Blocked on the Secret before it gets here).
+pub struct Connections {
+    railway: Option<(RailwayClient, Secret)>,
+    vercel: Option<(VercelClient, Secret)>,
+    supabase: Option<Supabase>,
+    dns: Option<Box<dyn DnsRecords>>,
+}
+
+impl Connections {
+    /// Clients for `p` with `credentials`, over `pool`'s shared HTTP layers.
+    pub fn new(pool: &Pool, p: &Providers, credentials: &Credentials) -> providers::Result<Self> {
+        let railway = match (&p.railway, &credentials.railway) {
+            (Some(b), Some(token)) => {
+                let endpoint = b.endpoint.as_deref().unwrap_or(railway::DEFAULT_ENDPOINT);
+                let config = RailwayClient::config(
+                    endpoint,
+                    token.clone(),
+                    format!("project {}", b.project_id),
+                );
+                let client =
+                    RailwayClient::new(pool.http(config)?, &b.project_id, &b.environment_id);
+                Some((client, token.clone()))
+            }
+            _ => None,
+        };
+        let vercel = match (&p.vercel, &credentials.vercel) {
+            (Some(b), Some(token)) => {
+                let endpoint = b.endpoint.as_deref().unwrap_or(vercel::DEFAULT_ENDPOINT);
+                let config = VercelClient::config(endpoint, token.clone(), b.team_id.as_deref());
+                let client = VercelClient::new(pool.http(config)?, b.team_id.clone());
+                Some((client, token.clone()))
+            }
+            _ => None,
+        };
+        let supabase = match (&p.supabase, &credentials.supabase) {
+            (Some(b), Some(token)) => {
+                let config = Supabase::config(b.endpoint.as_deref(), token.clone(), &b.project_ref);
+                Some(Supabase::new(pool.http(config)?, &b.project_ref))
+            }
+            _ => None,
+        };
+        let dns = p.dns.as_ref();
+        let powerdns = match (dns.and_then(|d| d.powerdns.as_ref()), &credentials.powerdns) {
+            (Some(b), Some(key)) => {
+                let mut config = HttpConfig::new(
+                    providers::dns::powerdns::PROVIDER,
+                    &b.url,
+                    Auth::ApiKey(key.clone()),
+                );
+                config.account = Some(format!("server {}", b.server_id));
+                let nameservers = dns.map(|d| d.nameservers.clone()).unwrap_or_default();
+                Some(Box::new(
+                    PowerDns::new(pool.http(config)?, nameservers).with_server_id(&b.server_id),
+                ) as Box<dyn DnsRecords>)
+            }
+            _ => None,
+        };
+        let cloudflare = match (
+            dns.and_then(|d| d.cloudflare.as_ref()),
+            &credentials.cloudflare,
+        ) {
+            (Some(b), Some(token)) => {
+                let config = Cloudflare::config(b.endpoint.as_deref(), token.clone(), None);
+                Some(Box::new(Cloudflare::new(pool.http(config)?, None)) as Box<dyn DnsRecords>)
+            }
+            _ => None,
+        };
+        Ok(Self {
+            railway,
+            vercel,
+            supabase,
+            dns: powerdns.or(cloudflare),
+        })
+    }
+
+    /// The variables client for `target`, with the key its fingerprint is made with (the
+    /// target's credential). `Err` says which binding is missing.
+    pub fn variables(&self, target: &Target) -> Result<(&dyn Variables, &[u8]), String> {
+        match target {
+            Target::Railway { service } => self
+                .railway
+                .as_ref()
+                .map(|(c, t)| (c as &dyn Variables, t.expose().as_bytes()))
+                .ok_or_else(|| {
+                    format!("spec.variables targets Railway service {service:?} but spec.providers.railway is not set")
+                }),
+            Target::Vercel { project } => self
+                .vercel
+                .as_ref()
+                .map(|(c, t)| (c as &dyn Variables, t.expose().as_bytes()))
+                .ok_or_else(|| {
+                    format!("spec.variables targets Vercel project {project:?} but spec.providers.vercel is not set")
+                }),
+        }
+    }
+
+    /// The deploys client for a Deployment's service, and the service's id at its platform.
+    /// `Err` says which binding is missing.
+    pub fn deploys<'a>(
+        &'a self,
+        service: &'a ServiceRef,
+    ) -> Result<(&'a dyn Deploys, &'a str), String> {
+        match (&service.railway, &service.vercel) {
+            (Some(r), _) => self
+                .railway
+                .as_ref()
+                .map(|(c, _)| (c as &dyn Deploys, r.service_id.as_str()))
+                .ok_or_else(|| {
+                    "spec.service.railway needs the Environment's spec.providers.railway".into()
+                }),
+            (None, Some(v)) => self
+                .vercel
+                .as_ref()
+                .map(|(c, _)| (c as &dyn Deploys, v.project.as_str()))
+                .ok_or_else(|| {
+                    "spec.service.vercel needs the Environment's spec.providers.vercel".into()
+                }),
+            (None, None) => Err("spec.service names no platform".into()),
+        }
+    }
+
+    /// The zone's DNS provider.
+    #[must_use]
+    pub fn dns(&self) -> Option<&dyn DnsRecords> {
+        self.dns.as_deref()
+    }
+
+    /// The Supabase project.
+    #[must_use]
+    pub fn supabase(&self) -> Option<&Supabase> {
+        self.supabase.as_ref()
+    }
+}
