@@ -58,6 +58,8 @@ pub struct Connections {
     railway: Option<(RailwayClient, Secret)>,
     vercel: Option<(VercelClient, Secret)>,
     supabase: Option<Supabase>,
+    /// The PowerDNS client again, concretely, for its access check.
+    powerdns: Option<PowerDns>,
     dns: Option<Box<dyn DnsRecords>>,
 }
 
@@ -104,9 +106,7 @@ impl Connections {
                 );
                 config.account = Some(format!("server {}", b.server_id));
                 let nameservers = dns.map(|d| d.nameservers.clone()).unwrap_or_default();
-                Some(Box::new(
-                    PowerDns::new(pool.http(config)?, nameservers).with_server_id(&b.server_id),
-                ) as Box<dyn DnsRecords>)
+                Some(PowerDns::new(pool.http(config)?, nameservers).with_server_id(&b.server_id))
             }
             _ => None,
         };
@@ -124,7 +124,11 @@ impl Connections {
             railway,
             vercel,
             supabase,
-            dns: powerdns.or(cloudflare),
+            dns: powerdns
+                .clone()
+                .map(|p| Box::new(p) as Box<dyn DnsRecords>)
+                .or(cloudflare),
+            powerdns,
         })
     }
 
@@ -172,6 +176,24 @@ impl Connections {
                 }),
             (None, None) => Err("spec.service names no platform".into()),
         }
+    }
+
+    /// One cheap read per bound provider, so rejected credentials or wrong ids show up even
+    /// before anything is written. Stops at the first failure.
+    pub async fn verify(&self) -> providers::Result<()> {
+        if let Some((c, _)) = &self.railway {
+            c.check_access().await?;
+        }
+        if let Some((c, _)) = &self.vercel {
+            c.check_access().await?;
+        }
+        if let Some(c) = &self.supabase {
+            c.project().await?;
+        }
+        if let Some(dns) = &self.powerdns {
+            dns.check_access().await?;
+        }
+        Ok(())
     }
 
     /// The zone's DNS provider.

@@ -8,6 +8,7 @@
 
 mod census;
 mod controlplane;
+pub mod estate;
 mod postgres;
 mod powerdns;
 mod process;

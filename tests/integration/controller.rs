@@ -3,21 +3,47 @@
 
 use std::time::{Duration, Instant};
 
+use berth::sandbox::SandboxHandle;
+
 use crate::support::{self, ControllerProcess, apply, condition, eventually, get_json};
 
-const ENVIRONMENT: &str = r"
+/// An Environment bound to the sandbox's Railway with a token Railway rejects: a stable,
+/// permanent verdict (Stalled, CredentialsRejected) to observe the runtime by.
+fn environment(sandbox: &SandboxHandle) -> String {
+    format!(
+        r"
 apiVersion: v1
 kind: Secret
-metadata: {name: railway-token}
-stringData: {token: sandbox-token}
+metadata: {{name: railway-token}}
+stringData: {{token: {REJECTED_TOKEN}}}
 ---
 apiVersion: berth.dev/v1alpha1
 kind: Environment
-metadata: {name: production}
+metadata: {{name: production}}
 spec:
   providers:
-    railway: {projectId: p-1, environmentId: e-1, tokenSecretRef: {name: railway-token, key: token}}
-";
+    railway:
+      projectId: p-1
+      environmentId: e-1
+      tokenSecretRef: {{name: railway-token, key: token}}
+      endpoint: {}/graphql/v2
+",
+        sandbox.railway_url()
+    )
+}
+
+const REJECTED_TOKEN: &str = "not-a-railway-token";
+
+/// HTTP attempts the controller sent to Railway, from its `/metrics`.
+async fn railway_requests(c: &ControllerProcess) -> f64 {
+    let (_, text) = c.get("/metrics").await.expect("metrics");
+    text.lines()
+        .filter(|l| {
+            l.starts_with("berth_provider_requests_total{") && l.contains("provider=\"railway\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
 
 fn has_finalizer(obj: &serde_json::Value) -> bool {
     obj["metadata"]["finalizers"]
@@ -25,14 +51,16 @@ fn has_finalizer(obj: &serde_json::Value) -> bool {
         .is_some_and(|f| f.iter().any(|x| x == "berth.dev/cleanup"))
 }
 
-// Protects: a reconciled object carries observedGeneration, all four conditions, and an honest
-// "not connected" verdict rather than a fake Ready.
+// Protects: a reconciled object carries observedGeneration and all four conditions; a token
+// the provider rejects is a permanent Stalled naming the provider and the account — never the
+// token — after one provider call, not a hot retry loop.
 #[tokio::test]
 async fn environment_gets_status_and_honest_conditions() {
     let client = support::client().await;
     let ns = support::namespace(&client, "env_status").await;
     let controller = ControllerProcess::start(&ns, None);
-    apply(&ns, ENVIRONMENT);
+    let sandbox = support::sandbox().await;
+    apply(&ns, &environment(&sandbox));
     let env = eventually(Duration::from_secs(20), "Environment status", || async {
         get_json(&ns, "environment/production")
             .filter(|e| condition(e, "Stalled").is_some_and(|c| c["status"] == "True"))
@@ -48,11 +76,31 @@ async fn environment_gets_status_and_honest_conditions() {
         assert!(condition(&env, t).is_some(), "condition {t} missing: {env}");
     }
     assert_eq!(condition(&env, "Ready").unwrap()["status"], "False");
-    assert_eq!(
-        condition(&env, "Stalled").unwrap()["reason"],
-        "ProviderNotConnected"
+    let stalled = condition(&env, "Stalled").unwrap();
+    assert_eq!(stalled["reason"], "CredentialsRejected");
+    let message = stalled["message"].as_str().unwrap();
+    assert!(
+        message.contains("credentials rejected by Railway for project p-1"),
+        "{message}"
+    );
+    assert!(
+        !env.to_string().contains(REJECTED_TOKEN),
+        "token in status: {env}"
+    );
+    assert!(
+        !controller.log().contains(REJECTED_TOKEN),
+        "token in the log"
     );
     assert!(has_finalizer(&env));
+    // Not retried hot: a permanent error waits for the resync (or a change).
+    let attempts = railway_requests(&controller).await;
+    assert!(attempts >= 1.0, "{attempts}");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        railway_requests(&controller).await,
+        attempts,
+        "no calls while stalled on rejected credentials"
+    );
 }
 
 // Protects: a missing Secret is named in the condition, and creating it re-queues the object
@@ -62,7 +110,9 @@ async fn missing_secret_is_named_and_its_creation_requeues() {
     let client = support::client().await;
     let ns = support::namespace(&client, "env_dependency").await;
     let _controller = ControllerProcess::start(&ns, None);
-    let env_only = ENVIRONMENT.split("---").nth(1).unwrap();
+    let sandbox = support::sandbox().await;
+    let manifest = environment(&sandbox);
+    let env_only = manifest.split("---").nth(1).unwrap();
     apply(&ns, env_only);
     let blocked = eventually(
         Duration::from_secs(20),
@@ -88,13 +138,13 @@ async fn missing_secret_is_named_and_its_creation_requeues() {
         "waiting is progress, not a stall"
     );
 
-    apply(&ns, ENVIRONMENT.split("---").next().unwrap());
+    apply(&ns, manifest.split("---").next().unwrap());
     eventually(
         Duration::from_secs(10),
         "re-queue after the Secret appears",
         || async {
             get_json(&ns, "environment/production").filter(|e| {
-                condition(e, "Stalled").is_some_and(|c| c["reason"] == "ProviderNotConnected")
+                condition(e, "Stalled").is_some_and(|c| c["reason"] == "CredentialsRejected")
             })
         },
     )
@@ -108,7 +158,8 @@ async fn finalizer_completes_deletes_also_after_a_restart() {
     let client = support::client().await;
     let ns = support::namespace(&client, "finalizer").await;
     let mut controller = ControllerProcess::start(&ns, None);
-    apply(&ns, ENVIRONMENT);
+    let sandbox = support::sandbox().await;
+    apply(&ns, &environment(&sandbox));
     apply(
         &ns,
         "apiVersion: berth.dev/v1alpha1\nkind: Environment\nmetadata: {name: staging}\nspec: {providers: {}}\n",
@@ -131,7 +182,16 @@ async fn finalizer_completes_deletes_also_after_a_restart() {
         ],
         None,
     );
-    assert!(ok, "delete with the controller up completes: {err}");
+    assert!(
+        ok,
+        "delete with the controller up completes: {err}\n{}\n{:?}\n{:?}",
+        controller.log(),
+        get_json(&ns, "environment/production"),
+        support::kubectl(
+            &["get", "events.events.k8s.io", "-n", &ns, "-o", "wide"],
+            None
+        )
+    );
 
     controller.kill();
     let (ok, _, err) = support::kubectl(
@@ -174,7 +234,8 @@ async fn only_the_leader_reconciles_and_the_other_takes_over() {
     .await;
     let (mut leader, follower) = if a_leads { (a, b) } else { (b, a) };
 
-    apply(&ns, ENVIRONMENT);
+    let sandbox = support::sandbox().await;
+    apply(&ns, &environment(&sandbox));
     eventually(
         Duration::from_secs(20),
         "status from the leader",
@@ -295,7 +356,8 @@ async fn reconcile_request_is_acknowledged_and_suspend_is_reported() {
     let client = support::client().await;
     let ns = support::namespace(&client, "annotations").await;
     let _controller = ControllerProcess::start(&ns, None);
-    apply(&ns, ENVIRONMENT);
+    let sandbox = support::sandbox().await;
+    apply(&ns, &environment(&sandbox));
     eventually(Duration::from_secs(20), "first status", || async {
         get_json(&ns, "environment/production")
             .filter(|e| condition(e, "Stalled").is_some_and(|c| c["status"] == "True"))
@@ -362,7 +424,7 @@ async fn reconcile_request_is_acknowledged_and_suspend_is_reported() {
             .iter()
             .filter_map(|e| e["reason"].as_str().map(String::from))
             .collect();
-        (ok && reasons.iter().any(|r| r == "ProviderNotConnected")
+        (ok && reasons.iter().any(|r| r == "CredentialsRejected")
             && reasons.iter().any(|r| r == "Suspended"))
         .then_some(reasons)
     })

@@ -52,6 +52,29 @@ async fn install_crds(plane: &ControlPlane) {
         .expect("CRDs install and become established");
 }
 
+/// A sandbox with the default fixtures on free loopback ports, for this test only.
+pub async fn sandbox() -> berth::sandbox::SandboxHandle {
+    sandbox_with(berth::sandbox::SandboxConfig::default()).await
+}
+
+/// A sandbox for this test, served by a runtime of its own: a test that blocks its thread
+/// (running kubectl, say) must not stop the sandbox from answering the controller.
+pub async fn sandbox_with(config: berth::sandbox::SandboxConfig) -> berth::sandbox::SandboxHandle {
+    static SERVERS: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    let rt = SERVERS.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("test-servers")
+            .enable_all()
+            .build()
+            .expect("server runtime")
+    });
+    rt.spawn(berth::sandbox::Sandbox::start(config))
+        .await
+        .expect("sandbox task")
+        .expect("sandbox starts")
+}
+
 /// An admin client for the shared control plane.
 pub async fn client() -> Client {
     stack().plane.client().await.expect("admin client")

@@ -56,6 +56,9 @@ impl Reconciler for Environment {
             Ok(c) => c,
             Err(e) => return Ok(Outcome::provider_failed(status, &e)),
         };
+        if let Err(e) = connections.verify().await {
+            return Ok(Outcome::provider_failed(status, &e));
+        }
         let sync = Sync {
             spec: &obj.spec,
             connections: &connections,

@@ -77,6 +77,15 @@ impl PowerDns {
         }
     }
 
+    /// Reads the server object: proves the API key works and the server id exists.
+    pub async fn check_access(&self) -> Result<()> {
+        let call = Call::get(
+            "read the server",
+            format!("/api/v1/servers/{}", self.server_id),
+        );
+        self.http.send(call).await.map(|_| ())
+    }
+
     fn zones_path(&self) -> String {
         format!("/api/v1/servers/{}/zones", self.server_id)
     }

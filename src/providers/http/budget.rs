@@ -53,18 +53,20 @@ impl TokenBucket {
     /// Takes a token and returns how long to wait before using it, or refuses with the wait
     /// it would have needed when that exceeds `max_wait`.
     pub fn reserve(&mut self, now: Instant) -> Result<Duration, Duration> {
-        self.refill(now);
+        // While held, a reservation is made as of the hold's end: every request reserved
+        // during the hold goes out after it, so the tokens it would have earned meanwhile
+        // may not add to the burst (else the rate doubles right after a Retry-After).
+        let at = self.held_until.map_or(now, |t| t.max(now));
+        self.refill(at);
         let rate = self.config.per_second.max(f64::MIN_POSITIVE);
-        let held = self
-            .held_until
-            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
+        let held = at.saturating_duration_since(now);
         let deficit = 1.0 - self.tokens;
         let for_token = if deficit > 0.0 {
             Duration::from_secs_f64(deficit / rate)
         } else {
             Duration::ZERO
         };
-        let wait = held.max(for_token);
+        let wait = held + for_token;
         if wait > self.config.max_wait {
             return Err(wait);
         }
@@ -140,5 +142,23 @@ mod tests {
         assert_eq!(b.reserve(t0), Ok(Duration::from_millis(500)));
         let later = t0 + Duration::from_millis(600);
         assert_eq!(b.reserve(later), Ok(Duration::ZERO));
+    }
+
+    // Requests reserved during a hold go out when it ends, at most a burst of them; the
+    // tokens the hold "earned" do not come on top, so the rate after it stays the budget's.
+    #[test]
+    fn a_hold_does_not_add_to_the_burst_after_it() {
+        let t0 = Instant::now();
+        let mut b = bucket(t0); // 10/s, burst 2
+        b.hold_until(t0 + Duration::from_millis(500));
+        let waits: Vec<u128> = (0..4).map(|_| b.reserve(t0).unwrap().as_millis()).collect();
+        assert_eq!(waits, [500, 500, 600, 700]);
+        // Half-way through the hold nothing new has accrued either.
+        let mid = t0 + Duration::from_millis(250);
+        assert_eq!(
+            b.reserve(mid).unwrap().as_millis(),
+            550,
+            "after the queued ones"
+        );
     }
 }

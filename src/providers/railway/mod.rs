@@ -106,6 +106,22 @@ impl RailwayClient {
         &self.environment_id
     }
 
+    /// Reads the bound environment of the bound project: proves the token works and both
+    /// ids exist, with one query.
+    pub async fn check_access(&self) -> Result<()> {
+        let mut variables = Map::new();
+        variables.insert("id".into(), self.environment_id.clone().into());
+        variables.insert("projectId".into(), self.project_id.clone().into());
+        let _: Value = self
+            .query(
+                "read the project environment",
+                "query($id: String!, $projectId: String) { environment(id: $id, projectId: $projectId) { id } }",
+                variables,
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Sends one GraphQL document. Only `idempotent` ones may be retried by the HTTP layer.
     async fn send(
         &self,

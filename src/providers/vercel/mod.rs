@@ -101,6 +101,13 @@ impl VercelClient {
         self.send(call).await?.decode(vercel::decode)
     }
 
+    /// One cheap team-scoped read: proves the token works for the team.
+    pub async fn check_access(&self) -> Result<()> {
+        let call = Call::get("list deployments", "/v6/deployments").query("limit", "1");
+        let _: serde_json::Value = self.fetch(call).await?;
+        Ok(())
+    }
+
     /// The project `service` (id or name).
     async fn project(&self, service: &str) -> Result<Project> {
         self.fetch(Call::get(
