@@ -4,6 +4,8 @@
 //! # Layout
 //! - [`admin`]: the admin API (`/api/admin`), authorised by Kubernetes RBAC.
 //! - [`api`]: the custom resources (`berth.dev/v1alpha1`).
+//! - [`backup`]: the backup engine: schedules, `pg_dump` to a directory or S3, retention,
+//!   restore verification, and the catalogue of runs.
 //! - [`controllers`]: one reconciler a kind plus the shared runtime (status, backoff, finalizers).
 //! - [`http`]: health, metrics and the admin API, served by the same process.
 //! - [`providers`]: provider clients behind capability traits, over one HTTP layer.
@@ -14,6 +16,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod backup;
 pub mod controllers;
 pub mod crdgen;
 pub mod devstack;

@@ -123,6 +123,9 @@ pub async fn serve(
         store: store.clone(),
         health_check_via: args.health_check_via.clone(),
         providers: providers.clone(),
+        backups: store
+            .clone()
+            .map(|s| Arc::new(controllers::backup_policy::Runner::new(s))),
     });
     let (caches, controllers) = controllers::run_all(ctx, shutdown.clone());
 

@@ -18,7 +18,7 @@ pub mod metrics;
 pub mod runtime;
 pub mod status;
 
-mod backup_policy;
+pub mod backup_policy;
 mod certificate;
 pub mod connect;
 pub(crate) mod deployment;
@@ -68,6 +68,9 @@ pub struct Context {
     pub health_check_via: Option<String>,
     /// Provider HTTP layers shared by every reconcile (budgets and circuits per account).
     pub providers: crate::providers::Pool,
+    /// Runs backups and verifications; `None` without a history database, where runs could
+    /// not be recorded.
+    pub backups: Option<Arc<backup_policy::Runner>>,
 }
 
 impl Context {
@@ -177,6 +180,8 @@ pub struct Outcome<S> {
     pub status: S,
     /// When to look again; `None` means the regular resync interval.
     pub requeue: Option<Duration>,
+    /// Kind-specific conditions besides the four every kind has (merged by type).
+    pub conditions: Vec<conditions::Desired>,
 }
 
 impl<S> Outcome<S> {
@@ -188,6 +193,7 @@ impl<S> Outcome<S> {
             sync,
             status,
             requeue: None,
+            conditions: Vec::new(),
         }
     }
 

@@ -87,6 +87,7 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
             },
             status: next.clone(),
             requeue: None,
+            conditions: Vec::new(),
         }
     } else {
         K::reconcile(obj.clone(), ctx.clone()).await?
@@ -96,16 +97,14 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
         sync,
         status: mut written,
         requeue,
+        conditions: extra,
     } = outcome;
 
     let common = K::common_mut(&mut written);
     *common = K::common(&next).clone();
-    let changed = conditions::merge(
-        &mut common.conditions,
-        &conditions::from_verdict(&verdict, &sync),
-        generation,
-        &now,
-    );
+    let mut desired = conditions::from_verdict(&verdict, &sync);
+    desired.extend(extra.iter().cloned());
+    let changed = conditions::merge(&mut common.conditions, &desired, generation, &now);
     common.last_handled_reconcile_at = obj
         .annotations()
         .get(RECONCILE_REQUESTED_ANNOTATION)
@@ -115,6 +114,25 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
     if changed.contains(&conditions::types::READY) || changed.contains(&conditions::types::STALLED)
     {
         announce(&ctx, obj.as_ref(), &verdict).await;
+    }
+    // A kind's own condition (an alert) raised or cleared is an Event too; its first,
+    // quiet appearance is not.
+    let before = &K::common(&next).conditions;
+    for d in extra.iter().filter(|d| {
+        changed.contains(&d.type_)
+            && (d.status == "True" || conditions::find(before, d.type_).is_some())
+    }) {
+        let type_ = if d.status == "True" {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        let note = if d.message.is_empty() {
+            format!("{} is {}", d.type_, d.status)
+        } else {
+            d.message.clone()
+        };
+        publish(&ctx, obj.as_ref(), type_, d.reason, &note).await;
     }
     let uid = obj.uid().unwrap_or_default();
     Ok(match verdict {

@@ -1,5 +1,5 @@
 //! A local stack on loopback: a real kube-apiserver + etcd (built from the Kubernetes Go modules
-//! by `tests/envtest/build.sh`), a throwaway Postgres and a throwaway PowerDNS. Used by the
+//! by `tests/envtest/build.sh`), a throwaway Postgres, a throwaway PowerDNS and an S3 server. Used by the
 //! integration tests and by `berth up`.
 //!
 //! Every process is started under a small shell watchdog that holds a pipe to this process: when
@@ -12,6 +12,7 @@ pub mod estate;
 mod postgres;
 mod powerdns;
 mod process;
+mod s3;
 pub mod up;
 
 pub use census::{Census, census};
@@ -19,6 +20,7 @@ pub use controlplane::{ControlPlane, User};
 pub use postgres::Postgres;
 pub use powerdns::PowerDns;
 pub use process::Supervised;
+pub use s3::S3Server;
 
 use std::path::PathBuf;
 

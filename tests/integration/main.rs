@@ -1,8 +1,8 @@
 //! Integration tests against a real kube-apiserver + etcd and a real Postgres, started once for
 //! the whole run (see `support`), a real PowerDNS (see `powerdns`), provider HTTP behaviour
-//! against misbehaving local servers (see `provider_http`), and the provider clients and
-//! pool against the in-process sandbox (`cloudflare_client`, `supabase_client`,
-//! `provider_pool`).
+//! against misbehaving local servers (see `provider_http`), the provider clients and pool
+//! against the in-process sandbox (`*_client`, `provider_pool`), and backups against Postgres
+//! and a real S3 server (see `backup`).
 
 // Test helpers fail loudly: a panic with a message is the right outcome of a broken fixture.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -11,6 +11,7 @@ mod support;
 
 mod admin_api;
 mod admission;
+mod backup;
 mod cloudflare_client;
 mod controller;
 mod crds;
