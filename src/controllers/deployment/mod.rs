@@ -141,6 +141,7 @@ pub async fn rollout(
             sync: SyncResult::Succeeded,
             status,
             requeue,
+            conditions: Vec::new(),
         },
         Some(action) => match act::act(deploys, service, &action).await {
             Ok(Applied::Deployed(d)) => {
@@ -151,6 +152,7 @@ pub async fn rollout(
                     sync: SyncResult::Succeeded,
                     status,
                     requeue,
+                    conditions: Vec::new(),
                 }
             }
             Ok(Applied::Live) => {
@@ -161,6 +163,7 @@ pub async fn rollout(
                     sync: SyncResult::Succeeded,
                     status,
                     requeue: None,
+                    conditions: Vec::new(),
                 }
             }
             // The plan's status is kept: it records the release or the rollback before the
