@@ -38,6 +38,10 @@ pub struct ControllerArgs {
     /// Manage only this namespace (a namespace-scoped install); default: all namespaces.
     #[arg(long, env = "BERTH_WATCH_NAMESPACE")]
     pub watch_namespace: Option<String>,
+    /// Send deployment health checks to this base URL, with the deployment's host as the first
+    /// path segment, instead of to the deployment's own URL (for the berth sandbox's apps server).
+    #[arg(long, env = "BERTH_HEALTH_CHECK_VIA")]
+    pub health_check_via: Option<String>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "BERTH_LOG_JSON")]
     pub log_json: bool,
@@ -116,6 +120,8 @@ pub async fn serve(
         leader: leading.clone(),
         resync: Duration::from_secs(args.resync_seconds),
         namespace: args.watch_namespace.clone(),
+        store: store.clone(),
+        health_check_via: args.health_check_via.clone(),
         providers: providers.clone(),
         backups: store
             .clone()

@@ -242,7 +242,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 // The API server's message, not the token: kube errors never carry request bodies.
-fn unavailable(what: &str, e: &kube::Error) -> ApiError {
+pub(super) fn unavailable(what: &str, e: &kube::Error) -> ApiError {
     tracing::warn!(error = %e, "admin API could not {what}");
     ApiError::Unavailable(format!(
         "could not {what} with the Kubernetes API server; try again"

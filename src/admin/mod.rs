@@ -7,8 +7,12 @@ pub mod auth;
 mod backups;
 mod deployments;
 pub mod error;
+mod rollback;
 
-use axum::{Router, routing::get};
+use axum::{
+    Router,
+    routing::{get, post},
+};
 use kube::Client;
 
 use crate::{controllers::Caches, store::Store};
@@ -17,6 +21,8 @@ use crate::{controllers::Caches, store::Store};
 #[derive(Clone)]
 pub struct AdminState {
     pub gate: auth::Gate,
+    /// For the few actions, which write request annotations (never provider calls).
+    pub client: Client,
     pub caches: Caches,
     /// The history store, when one is configured.
     pub store: Option<Store>,
@@ -26,7 +32,8 @@ impl AdminState {
     #[must_use]
     pub fn new(client: Client, caches: Caches, store: Option<Store>) -> Self {
         Self {
-            gate: auth::Gate::new(client),
+            gate: auth::Gate::new(client.clone()),
+            client,
             caches,
             store,
         }
@@ -37,6 +44,7 @@ impl AdminState {
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/deployment/status", get(deployments::status))
+        .route("/deployment/rollback", post(rollback::rollback))
         .route("/monitoring/backups", get(backups::list))
         .fallback(|| async {
             error::ApiError::NotFound("no such admin endpoint; see /api/admin/openapi.json".into())

@@ -234,7 +234,7 @@ fn default_true() -> bool {
     Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, schemars::JsonSchema,
 )]
 pub enum DeploymentPhase {
-    /// Not started yet.
+    /// Not started yet, or the release is recorded and its deployment is being created.
     #[default]
     Pending,
     /// The provider is building the release.
@@ -245,26 +245,60 @@ pub enum DeploymentPhase {
     Verifying,
     /// The declared revision is live and healthy.
     Live,
+    /// The last good release is being made live again (recorded before the provider call).
+    RollingBack,
     /// The release failed and no rollback was made.
     Failed,
-    /// The release failed and the last good one was restored; the bad revision is not retried
-    /// until the spec changes.
+    /// The release failed (or a rollback was asked for) and the last good one was restored;
+    /// the declared revision is not deployed again until the spec changes.
     Held,
+}
+
+/// How a release ended, as berth judged it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, schemars::JsonSchema)]
+pub enum ReleaseOutcome {
+    /// It passed its health check and went live.
+    Live,
+    /// Its build or rollout failed, it hung past the progress deadline, or its health check failed.
+    Failed,
+    /// A newer spec replaced it before it finished.
+    Superseded,
+    /// It was live and was rolled back from on request.
+    RolledBack,
+}
+
+/// The health check's consecutive results for a release under verification.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthChecks {
+    /// Consecutive successful probes.
+    pub successes: i32,
+    /// Consecutive failed probes.
+    pub failures: i32,
+    /// The last probe's result, e.g. `200 in 35ms` or `503, expected 200`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_result: Option<String>,
+    /// When the last probe ran (RFC 3339); the next one waits `healthCheck.interval` after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_probe_time: Option<String>,
 }
 
 /// One release as recorded in status.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Release {
-    /// Git commit (or ref, before it is resolved).
+    /// The declared revision: the git commit, or the ref when no commit is declared.
     pub revision: String,
+    /// The commit the provider built, when it reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     /// The provider's deployment id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<String>,
     /// The release's URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Outcome at the provider (`BUILDING`, `SUCCESS`, `FAILED`, …).
+    /// State at the provider (`QUEUED`, `BUILDING`, `DEPLOYING`, `READY`, `FAILED`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// When the release was started (RFC 3339).
@@ -273,9 +307,18 @@ pub struct Release {
     /// When it went live or failed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
+    /// Health check results while the release is verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<HealthChecks>,
+    /// How it ended, once it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<ReleaseOutcome>,
+    /// Why it ended that way (the provider's or the health check's words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
-/// The last rollback.
+/// A rollback, as recorded in status.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RollbackRecord {
@@ -283,10 +326,66 @@ pub struct RollbackRecord {
     pub from_revision: String,
     /// The revision restored (revert Git to this one to make the rollback permanent).
     pub to_revision: String,
-    /// Why: `HealthCheckFailed`, `BuildFailed`, `Manual`, …
+    /// The provider deployment made live again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_deployment_id: Option<String>,
+    /// Why: `HealthCheckFailed`, `BuildFailed`, `ProgressDeadlineExceeded`, `Manual`, …
     pub reason: String,
+    /// Who asked: `berth` for automatic rollbacks, the admin API caller otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The admin API request this rollback answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The caller's note, or what failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// When (RFC 3339).
     pub time: String,
+}
+
+/// The annotation the admin API writes to ask for a rollback; its value is a JSON
+/// [`RollbackRequest`]. Metadata, never spec, so GitOps tools see no drift; the leader
+/// performs it and acknowledges it in `status.rollbackRequest`.
+pub const ROLLBACK_REQUESTED_ANNOTATION: &str = "berth.dev/rollback-requested";
+
+/// A rollback asked for through the admin API.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackRequest {
+    /// Unique per request; echoed in the acknowledgement.
+    pub id: String,
+    /// The revision to restore; default: the release before the live one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// The caller's reason.
+    #[serde(default)]
+    pub reason: String,
+    /// Who asked (the authenticated user).
+    pub actor: String,
+}
+
+/// Where a rollback request stands.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, schemars::JsonSchema)]
+pub enum RequestState {
+    /// Accepted; the rollback is being made.
+    Accepted,
+    /// Done: `lastRollback` records it.
+    Done,
+    /// Refused: nothing to roll back to, an unknown revision, or already live.
+    Rejected,
+}
+
+/// The acknowledgement of the last rollback request.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestAck {
+    /// The request's id.
+    pub id: String,
+    pub state: RequestState,
+    /// Why it was refused, or what was done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Observed state of a Deployment.
@@ -299,7 +398,11 @@ pub struct DeploymentStatus {
     /// Life-cycle phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<DeploymentPhase>,
-    /// The release being rolled out, recorded before berth waits on it (so a restart adopts it).
+    /// When the phase began (RFC 3339); `progressDeadline` is counted from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase_since: Option<String>,
+    /// The release being rolled out, recorded before berth creates or waits on it (so a
+    /// restart adopts it instead of starting a second one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Release>,
     /// The live release.
@@ -308,13 +411,23 @@ pub struct DeploymentStatus {
     /// The release before the live one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Release>,
-    /// Past releases, newest first, at most `revisionHistoryLimit`.
+    /// Finished releases, newest first, at most `revisionHistoryLimit`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Release>,
+    /// The rollback being made (recorded before the provider call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling_back: Option<RollbackRecord>,
     /// The last rollback, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rollback: Option<RollbackRecord>,
-    /// The revision berth refuses to redeploy until the spec changes (set while `Held`).
+    /// The acknowledgement of the last admin API rollback request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_request: Option<RequestAck>,
+    /// The declared revision berth refuses to deploy again until the spec changes (set while
+    /// `Held` or `Failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_revision: Option<String>,
+    /// The generation that is held: a new generation (any spec change) releases the hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_generation: Option<i64>,
 }

@@ -21,7 +21,7 @@ pub mod status;
 pub mod backup_policy;
 mod certificate;
 pub mod connect;
-mod deployment;
+pub(crate) mod deployment;
 mod domain;
 mod environment;
 
@@ -61,6 +61,11 @@ pub struct Context {
     pub resync: Duration,
     /// Watch only this namespace (a namespace-scoped install); `None` watches all.
     pub namespace: Option<String>,
+    /// The history store (deployments, rollbacks), when one is configured.
+    pub store: Option<crate::store::Store>,
+    /// Send health checks to this base URL with the host as the first path segment (the berth
+    /// sandbox's apps server) instead of to the deployment's URL.
+    pub health_check_via: Option<String>,
     /// Provider HTTP layers shared by every reconcile (budgets and circuits per account).
     pub providers: crate::providers::Pool,
     /// Runs backups and verifications; `None` without a history database, where runs could

@@ -62,6 +62,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         identity: Some("berth-up".into()),
         resync_seconds: 300,
         watch_namespace: None,
+        // Deployment URLs are the sandbox's: its apps server answers for every one of them.
+        health_check_via: Some(sandbox.urls().apps.clone()),
         log_json: false,
     };
     let controller = tokio::spawn(crate::run::serve(client.clone(), controller_args, rx));

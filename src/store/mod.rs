@@ -3,10 +3,12 @@
 //! berth keeps running (and reports itself degraded) while the database is away. The schema and
 //! its row-level security live in `migrations/`.
 
+mod deployments;
 mod error;
 mod health;
 mod redact;
 
+pub use deployments::{DeploymentEvent, Rollback};
 pub use error::Error;
 pub use health::DatabaseHealth;
 pub use redact::redact_url;

@@ -93,10 +93,13 @@ fn expected_tools_view(o: &Value) -> (&'static str, &'static str) {
 async fn example_estate_gets_honest_status_within_ten_seconds() {
     let client = support::client().await;
     let ns = support::namespace(&client, "estate").await;
-    let controller = ControllerProcess::start(&ns, None);
-    controller.wait_ready().await;
-
     let (sandbox, _powerdns, docs) = local_example(&ns).await;
+    let controller = ControllerProcess::start_with_env(
+        &ns,
+        None,
+        vec![("BERTH_HEALTH_CHECK_VIA", sandbox.apps_url().to_string())],
+    );
+    controller.wait_ready().await;
     let expected = docs
         .iter()
         .filter(|d| {

@@ -15,6 +15,7 @@ mod backup;
 mod cloudflare_client;
 mod controller;
 mod crds;
+mod deployment_rollout;
 mod estate;
 mod health_scripts;
 mod manifests;

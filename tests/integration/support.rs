@@ -175,17 +175,28 @@ pub struct ControllerProcess {
     pub port: u16,
     pub namespace: String,
     database_url: Option<String>,
+    extra_env: Vec<(&'static str, String)>,
 }
 
 impl ControllerProcess {
     /// Starts a controller for `namespace`, with a history database when `database_url` is set.
     pub fn start(namespace: &str, database_url: Option<String>) -> Self {
+        Self::start_with_env(namespace, database_url, Vec::new())
+    }
+
+    /// [`ControllerProcess::start`] with more environment variables for the process.
+    pub fn start_with_env(
+        namespace: &str,
+        database_url: Option<String>,
+        extra_env: Vec<(&'static str, String)>,
+    ) -> Self {
         let port = berth::devstack::free_port().expect("port");
         let mut c = Self {
             proc: None,
             port,
             namespace: namespace.to_string(),
             database_url,
+            extra_env,
         };
         c.restart();
         c
@@ -209,6 +220,7 @@ impl ControllerProcess {
         if let Some(url) = &self.database_url {
             env.push(("BERTH_DATABASE_URL", url.clone()));
         }
+        env.extend(self.extra_env.iter().cloned());
         let bin = std::path::Path::new(env!("CARGO_BIN_EXE_berth"));
         self.proc = Some(
             berth::devstack::Supervised::spawn(

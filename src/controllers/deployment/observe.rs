@@ -1,0 +1,50 @@
+//! Observe (I/O): what the plan needs from the provider and the release's URL: the release
+//! in flight (by its recorded id, or found by commit when it was recorded without one), and
+//! one health probe when the release is up and its next probe is due.
+
+use k8s_openapi::jiff::Timestamp;
+
+use super::{
+    plan::{self, Look, Observed, Seen},
+    probe::Prober,
+};
+use crate::{
+    api::deployment::{DeploymentSpec, DeploymentStatus},
+    providers::{Error, Result, deploys::Deploys},
+};
+
+/// How many recent deployments are searched for one created by an unseen create.
+const RECENT: usize = 20;
+
+/// Reads the release in flight and probes it when due.
+pub async fn observe(
+    deploys: &dyn Deploys,
+    service: &str,
+    spec: &DeploymentSpec,
+    status: &DeploymentStatus,
+    prober: &Prober,
+    now: Timestamp,
+) -> Result<Observed> {
+    let pending = match plan::look(status) {
+        Look::Nothing => None,
+        Look::ById(id) => match deploys.deployment(service, &id).await {
+            Ok(d) => Some(Seen::Found(d)),
+            Err(Error::NotFound { .. }) => Some(Seen::Absent),
+            Err(e) => return Err(e),
+        },
+        Look::Created => {
+            let recent = deploys.deployments(service, RECENT).await?;
+            let release = status.pending.clone().unwrap_or_default();
+            Some(
+                plan::find_created(&release, spec, &recent)
+                    .cloned()
+                    .map_or(Seen::Absent, Seen::Found),
+            )
+        }
+    };
+    let probe = match plan::probe_due(spec, status, pending.as_ref(), now) {
+        Some(url) => Some(prober.probe(&url, &spec.health_check).await),
+        None => None,
+    };
+    Ok(Observed { pending, probe })
+}
