@@ -292,7 +292,7 @@ pub struct TargetSyncStatus {
     /// sha256 over the names and values last written (values never appear in status).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
-    /// When the target was last synced (RFC 3339).
+    /// When berth last wrote to the target (RFC 3339); a resync that finds it in sync leaves it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<String>,
     /// Names of variables berth created at this target (its ownership record).

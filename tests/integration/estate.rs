@@ -175,6 +175,17 @@ async fn example_estate_gets_honest_status_within_ten_seconds() {
         .iter()
         .find(|o| o["kind"] == "Environment" && o["metadata"]["name"] == "production")
         .unwrap();
+    // In sync is quiet: no status churn that would re-trigger the controller on its own write.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let version = crate::support::get_json(&ns, "environment/production").unwrap()["metadata"]
+        ["resourceVersion"]
+        .clone();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let again = crate::support::get_json(&ns, "environment/production").unwrap();
+    assert_eq!(
+        again["metadata"]["resourceVersion"], version,
+        "an Environment in sync keeps rewriting its status"
+    );
     let targets: Vec<&str> = production["status"]["targets"]
         .as_array()
         .unwrap()

@@ -82,18 +82,22 @@ pub fn by_target(
             VarKind::Encrypted
         };
         for t in &v.targets {
-            let (target, targets) = match (&t.railway_service, &t.vercel_project) {
+            let (target, targets, kind) = match (&t.railway_service, &t.vercel_project) {
+                // Railway keeps every value encrypted and readable by the token: it has no
+                // write-only kind, so asking for one would look like drift on every pass.
                 (Some(service), _) => (
                     Target::Railway {
                         service: service.clone(),
                     },
                     Vec::new(),
+                    VarKind::Encrypted,
                 ),
                 (None, Some(project)) => (
                     Target::Vercel {
                         project: project.clone(),
                     },
                     vercel_targets(t.vercel_targets.as_deref()),
+                    kind,
                 ),
                 // Admission (CEL) rejects a target with neither.
                 (None, None) => continue,
@@ -156,7 +160,11 @@ mod tests {
             service: "svc".into(),
         }];
         assert_eq!(svc[0].name, "DB");
-        assert_eq!(svc[0].kind, VarKind::Sensitive);
+        assert_eq!(
+            svc[0].kind,
+            VarKind::Encrypted,
+            "Railway has no write-only values"
+        );
         assert!(svc[0].targets.is_empty());
         assert_eq!(
             Target::Railway {

@@ -280,9 +280,13 @@ impl Sync<'_> {
                 client.delete(target.service(), &plan.deletes).await?;
                 tracing::info!(target = %label, written = plan.upserts.len(), deleted = plan.deletes.len(), "variables synced");
             }
+            // Stamped only when something was written: a status that changes on every pass
+            // would re-trigger the controller on its own write, forever.
+            if !plan.is_noop() || entry.last_sync_time.is_none() {
+                entry.last_sync_time = Some(chrono::Utc::now().to_rfc3339());
+            }
             entry.hash = Some(plan.hash);
             entry.owned = plan.owned;
-            entry.last_sync_time = Some(chrono::Utc::now().to_rfc3339());
             pending.clear();
         }
         status.targets.retain(|t| t.target != label);
