@@ -65,26 +65,13 @@ impl Reconciler for Environment {
             observe_only: obj.spec.management_policy == ManagementPolicy::Observe,
         };
         let outcome = sync.run(status, &values).await;
-        if !outcome.status.targets.iter().all(|t| t.drifted.is_empty()) {
-            let drifted: Vec<String> = outcome
-                .status
-                .targets
-                .iter()
-                .flat_map(|t| t.drifted.iter().map(move |n| format!("{}/{n}", t.target)))
-                .collect();
+        if let Some(note) = drift_note(&outcome.status, obj.spec.drift_policy) {
             publish(
                 &ctx,
                 obj.as_ref(),
                 kube::runtime::events::EventType::Warning,
                 "Drifted",
-                &format!(
-                    "changed outside berth: {} ({})",
-                    drifted.join(", "),
-                    match obj.spec.drift_policy {
-                        crate::api::environment::DriftPolicy::Correct => "restored",
-                        crate::api::environment::DriftPolicy::Report => "reported only",
-                    }
-                ),
+                &note,
             )
             .await;
         }
@@ -120,6 +107,26 @@ impl Reconciler for Environment {
         }
         Ok(())
     }
+}
+
+/// "changed outside berth: railway:svc/A (restored)", when any target drifted; said in the
+/// Ready message and in the `Drifted` Event.
+fn drift_note(
+    status: &EnvironmentStatus,
+    policy: crate::api::environment::DriftPolicy,
+) -> Option<String> {
+    let drifted: Vec<String> = status
+        .targets
+        .iter()
+        .flat_map(|t| t.drifted.iter().map(move |n| format!("{}/{n}", t.target)))
+        .collect();
+    (!drifted.is_empty()).then(|| {
+        let done = match policy {
+            crate::api::environment::DriftPolicy::Correct => "restored",
+            crate::api::environment::DriftPolicy::Report => "reported only",
+        };
+        format!("changed outside berth: {} ({done})", drifted.join(", "))
+    })
 }
 
 /// Every declared variable's value, by name; missing sources are noted in `deps`.
@@ -210,21 +217,10 @@ impl Sync<'_> {
                 ),
             };
         }
-        let drifted: Vec<String> = status
-            .targets
-            .iter()
-            .flat_map(|t| t.drifted.iter().map(move |n| format!("{}/{n}", t.target)))
-            .collect();
         let mut message = format!("{synced} target(s) in sync");
-        if !drifted.is_empty() {
-            message.push_str(&format!(
-                "; changed outside berth: {} ({})",
-                drifted.join(", "),
-                match self.spec.drift_policy {
-                    crate::api::environment::DriftPolicy::Correct => "restored",
-                    crate::api::environment::DriftPolicy::Report => "reported only",
-                }
-            ));
+        if let Some(note) = drift_note(status, self.spec.drift_policy) {
+            message.push_str("; ");
+            message.push_str(&note);
         }
         if !status.unmanaged_variables.is_empty() {
             message.push_str(&format!(
