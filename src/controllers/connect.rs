@@ -8,6 +8,7 @@ use crate::{
     api::{deployment::ServiceRef, environment::Providers},
     providers::{
         self, Pool,
+        custom_domains::CustomDomains,
         deploys::Deploys,
         dns::{DnsRecords, cloudflare::Cloudflare, powerdns::PowerDns},
         http::{Auth, HttpConfig, Secret},
@@ -171,6 +172,31 @@ impl Connections {
                     "spec.service.vercel needs the Environment's spec.providers.vercel".into()
                 }),
             (None, None) => Err("spec.service names no platform".into()),
+        }
+    }
+
+    /// The custom-domains client for a service (a Domain's target), and the service's id at
+    /// its platform. `Err` says which binding is missing.
+    pub fn custom_domains<'a>(
+        &'a self,
+        service: &'a ServiceRef,
+    ) -> Result<(&'a dyn CustomDomains, &'a str), String> {
+        match (&service.railway, &service.vercel) {
+            (Some(r), _) => self
+                .railway
+                .as_ref()
+                .map(|(c, _)| (c as &dyn CustomDomains, r.service_id.as_str()))
+                .ok_or_else(|| {
+                    "a Railway target needs the Environment's spec.providers.railway".into()
+                }),
+            (None, Some(v)) => self
+                .vercel
+                .as_ref()
+                .map(|(c, _)| (c as &dyn CustomDomains, v.project.as_str()))
+                .ok_or_else(|| {
+                    "a Vercel target needs the Environment's spec.providers.vercel".into()
+                }),
+            (None, None) => Err("the target names no platform".into()),
         }
     }
 

@@ -14,6 +14,7 @@ mod admission;
 mod cloudflare_client;
 mod controller;
 mod crds;
+mod domain;
 mod estate;
 mod health_scripts;
 mod manifests;
