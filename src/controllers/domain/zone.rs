@@ -104,7 +104,7 @@ impl Zones {
             let _ = q.reply.send(written.clone());
         }
         drop(turn);
-        done.await.unwrap_or_else(|_| written)
+        done.await.unwrap_or(written)
     }
 }
 
