@@ -157,8 +157,16 @@ pub struct RecordStatus {
     /// Values.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
-    /// `Present`, `Pending`, or `Conflict` (a record berth does not own is in the way).
+    /// `Present`, `Pending`, `Conflict` (a record berth does not own is in the way) or
+    /// `OutsideZone` (the platform asks for a name the environment's zone does not hold).
     pub state: String,
+    /// Whether the platform asked for it to prove ownership (kept once written, so a
+    /// verified domain does not lose the proof the platform may check again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verification: bool,
+    /// Detail, e.g. the foreign record in the way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// A check's state and when it last ran.
@@ -170,9 +178,15 @@ pub struct CheckState {
     /// Detail, e.g. which name server still answers the old value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// When last checked (RFC 3339).
+    /// When last checked (RFC 3339); a check that keeps passing keeps the time it first passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_check_time: Option<String>,
+    /// Checks so far that did not succeed; the wait before the next one doubles with each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<i32>,
+    /// When the next check is due (RFC 3339), while the state is `Pending`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_check_time: Option<String>,
 }
 
 /// Observed state of a Domain.

@@ -8,6 +8,7 @@ use crate::{
     api::{deployment::ServiceRef, environment::Providers},
     providers::{
         self, Pool,
+        custom_domains::CustomDomains,
         deploys::Deploys,
         dns::{DnsRecords, cloudflare::Cloudflare, powerdns::PowerDns},
         http::{Auth, HttpConfig, Secret},
@@ -159,22 +160,41 @@ impl Connections {
         &'a self,
         service: &'a ServiceRef,
     ) -> Result<(&'a dyn Deploys, &'a str), String> {
+        self.platform(service, "spec.service", |r| r as &dyn Deploys, |v| v as &dyn Deploys)
+    }
+
+    /// The custom-domains client for a Domain's platform target, and the service's id at its
+    /// platform. `Err` says which binding is missing.
+    pub fn custom_domains<'a>(
+        &'a self,
+        service: &'a ServiceRef,
+    ) -> Result<(&'a dyn CustomDomains, &'a str), String> {
+        self.platform(service, "spec.target", |r| r as &dyn CustomDomains, |v| v as &dyn CustomDomains)
+    }
+
+    /// The bound client of whichever platform `service` names, seen as capability `T`.
+    fn platform<'a, T: ?Sized>(
+        &'a self,
+        service: &'a ServiceRef,
+        field: &str,
+        railway: impl FnOnce(&'a RailwayClient) -> &'a T,
+        vercel: impl FnOnce(&'a VercelClient) -> &'a T,
+    ) -> Result<(&'a T, &'a str), String> {
+        let missing = |platform: &str| {
+            format!("{field}.{platform} needs the Environment's spec.providers.{platform}")
+        };
         match (&service.railway, &service.vercel) {
             (Some(r), _) => self
                 .railway
                 .as_ref()
-                .map(|(c, _)| (c as &dyn Deploys, r.service_id.as_str()))
-                .ok_or_else(|| {
-                    "spec.service.railway needs the Environment's spec.providers.railway".into()
-                }),
+                .map(|(c, _)| (railway(c), r.service_id.as_str()))
+                .ok_or_else(|| missing("railway")),
             (None, Some(v)) => self
                 .vercel
                 .as_ref()
-                .map(|(c, _)| (c as &dyn Deploys, v.project.as_str()))
-                .ok_or_else(|| {
-                    "spec.service.vercel needs the Environment's spec.providers.vercel".into()
-                }),
-            (None, None) => Err("spec.service names no platform".into()),
+                .map(|(c, _)| (vercel(c), v.project.as_str()))
+                .ok_or_else(|| missing("vercel")),
+            (None, None) => Err(format!("{field} names no platform")),
         }
     }
 

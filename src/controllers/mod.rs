@@ -22,7 +22,7 @@ pub mod backup_policy;
 mod certificate;
 pub mod connect;
 pub(crate) mod deployment;
-mod domain;
+pub mod domain;
 mod environment;
 
 use std::{fmt::Debug, future::Future, sync::Arc, time::Duration};

@@ -15,7 +15,9 @@
 //! unverified and verifies once the records it requires exist: a record exists if it is in a
 //! Cloudflare-simulator zone or was declared through `POST /_sandbox/dns`. With
 //! [`SandboxConfig::domain_verify_after`] set, domains also verify after that delay. The
-//! `domains_never_verify` fault overrides both.
+//! `domains_never_verify` fault overrides both. With [`SandboxConfig::dns_server`] set, what
+//! that name server answers counts too (see [`resolver`]), so a real authoritative server
+//! (PowerDNS in the tests) can stand for the public DNS the platforms check.
 //!
 //! **Apps.** Deployment and domain hostnames (`*.vercel.app`, `*.up.railway.app`, custom
 //! domains) are served by the apps server: send the request to [`SandboxHandle::apps_url`] with
@@ -33,6 +35,7 @@ mod apps;
 mod cloudflare;
 pub mod faults;
 mod railway;
+pub mod resolver;
 mod supabase;
 mod vercel;
 
@@ -256,6 +259,8 @@ pub struct SandboxConfig {
     pub fixtures: Fixtures,
     /// Verify custom domains after this long even without their records.
     pub domain_verify_after: Option<Duration>,
+    /// Also treat as existing what this name server answers (see [`resolver`]).
+    pub dns_server: Option<SocketAddr>,
 }
 
 /// A DNS record the sandbox treats as existing.
@@ -288,6 +293,7 @@ pub struct World {
     declared: Mutex<Vec<DnsRecord>>,
     cloudflare: Arc<cloudflare::State>,
     verify_after: Option<Duration>,
+    resolved: Option<Arc<resolver::Resolved>>,
 }
 
 impl World {
@@ -301,6 +307,11 @@ impl World {
             .iter()
             .any(|r| hit(&r.kind, &r.name, &r.value))
             || self.cloudflare.any_record(|k, n, v| hit(k, n, v))
+            || self.resolved.as_ref().is_some_and(|r| {
+                r.answers(kind, &name)
+                    .iter()
+                    .any(|v| norm_value(kind, v) == value)
+            })
     }
 
     /// The current value of the first record of this type and name.
@@ -310,17 +321,23 @@ impl World {
             .iter()
             .find(|r| r.kind.eq_ignore_ascii_case(kind) && norm_name(&r.name) == name)
             .map(|r| r.value.clone());
-        found.or_else(|| {
-            let mut out = None;
-            self.cloudflare.any_record(|k, n, v| {
-                let hit = k.eq_ignore_ascii_case(kind) && norm_name(n) == name;
-                if hit {
-                    out = Some(v.to_string());
-                }
-                hit
-            });
-            out
-        })
+        found
+            .or_else(|| {
+                let mut out = None;
+                self.cloudflare.any_record(|k, n, v| {
+                    let hit = k.eq_ignore_ascii_case(kind) && norm_name(n) == name;
+                    if hit {
+                        out = Some(v.to_string());
+                    }
+                    hit
+                });
+                out
+            })
+            .or_else(|| {
+                self.resolved
+                    .as_ref()
+                    .and_then(|r| r.answers(kind, &name).into_iter().next())
+            })
     }
 
     /// Whether a domain created `age` ago verifies by delay alone.
@@ -580,10 +597,14 @@ impl Sandbox {
             cf_rng,
             &config.fixtures.cloudflare_zones,
         ));
+        let resolved = config
+            .dns_server
+            .map(|server| Arc::new(resolver::Resolved::new(server)));
         let world = Arc::new(World {
             declared: Mutex::new(Vec::new()),
             cloudflare: cf.clone(),
             verify_after: config.domain_verify_after,
+            resolved: resolved.clone(),
         });
 
         let v_faults = faults(Server::Vercel);
@@ -644,6 +665,9 @@ impl Sandbox {
         ];
 
         let mut tasks = Vec::new();
+        if let Some(r) = resolved {
+            tasks.push(tokio::spawn(resolver::run(r, rx.clone())));
+        }
         let mut all_faults = Vec::new();
         for ((server, listener), (_, router, f)) in listeners.into_iter().zip(routers) {
             all_faults.push((server, f));
@@ -812,6 +836,10 @@ pub struct SandboxArgs {
     /// Verify custom domains after this many ms even without their DNS records.
     #[arg(long)]
     pub domain_verify_after_ms: Option<u64>,
+    /// A name server (`ip:port`) whose answers count as public DNS for domain verification,
+    /// e.g. the PowerDNS that serves the zone berth writes to.
+    #[arg(long, env = "BERTH_SANDBOX_DNS_SERVER")]
+    pub dns_server: Option<SocketAddr>,
     /// The accounts that exist at start: a small generic set, or the Vocilia example's
     /// projects and ids (so `manifests/examples/vocilia` reconciles against the sandbox).
     #[arg(long, value_enum, default_value_t = FixtureSet::Generic, env = "BERTH_SANDBOX_FIXTURES")]
@@ -856,6 +884,7 @@ impl SandboxArgs {
                 FixtureSet::Vocilia => Fixtures::vocilia(),
             },
             domain_verify_after: self.domain_verify_after_ms.map(Duration::from_millis),
+            dns_server: self.dns_server,
         }
     }
 }

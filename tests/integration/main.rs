@@ -16,6 +16,7 @@ mod cloudflare_client;
 mod controller;
 mod crds;
 mod deployment_rollout;
+mod domain;
 mod estate;
 mod health_scripts;
 mod manifests;
