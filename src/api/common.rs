@@ -95,3 +95,57 @@ pub fn duration_rule(cond: &str) -> kube::core::Rule {
 /// Pattern of a DNS hostname (lower case, dot separated labels, no trailing dot).
 pub const HOSTNAME_PATTERN: &str =
     r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$";
+
+/// Parses a Go-style duration of [`DURATION_PATTERN`] (`90s`, `1h30m`, `1.5h`, `250ms`).
+#[must_use]
+pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
+    let mut total = 0f64;
+    let mut rest = s;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter(|&i| i > 0)?;
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit, len) = if rest.starts_with("ms") {
+            (0.001, 2)
+        } else if rest.starts_with('s') {
+            (1.0, 1)
+        } else if rest.starts_with('m') {
+            (60.0, 1)
+        } else if rest.starts_with('h') {
+            (3600.0, 1)
+        } else {
+            return None;
+        };
+        total += value * unit;
+        rest = &rest[len..];
+    }
+    std::time::Duration::try_from_secs_f64(total).ok()
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use std::time::Duration;
+
+    use super::parse_duration;
+
+    // Protects: the durations users write in specs mean what Go (and the CRD's CEL) say.
+    #[test]
+    fn go_durations_parse() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(
+            parse_duration("336h"),
+            Some(Duration::from_secs(336 * 3600))
+        );
+        for bad in ["", "10", "10 days", "h", "5x"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+}

@@ -285,6 +285,22 @@ fn order(type_: &str) -> usize {
     .unwrap_or(usize::MAX)
 }
 
+/// Whether `type_` is one of the four conditions the runtime writes from a verdict.
+#[must_use]
+pub fn is_standard(type_: &str) -> bool {
+    order(type_) != usize::MAX
+}
+
+/// The conditions a kind writes itself (any type but the four standard ones), in order.
+#[must_use]
+pub fn kind_specific(conditions: &[Condition]) -> Vec<Condition> {
+    conditions
+        .iter()
+        .filter(|c| !is_standard(&c.type_))
+        .cloned()
+        .collect()
+}
+
 /// The condition of `type_`, if present.
 #[must_use]
 pub fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {

@@ -174,6 +174,19 @@ impl Connections {
         }
     }
 
+    /// The custom-domains client of `platform`, when the Environment binds it.
+    #[must_use]
+    pub fn platform_domains(
+        &self,
+        platform: crate::api::certificate::Platform,
+    ) -> Option<&dyn providers::custom_domains::CustomDomains> {
+        use crate::api::certificate::Platform;
+        match platform {
+            Platform::Railway => self.railway.as_ref().map(|(c, _)| c as _),
+            Platform::Vercel => self.vercel.as_ref().map(|(c, _)| c as _),
+        }
+    }
+
     /// The zone's DNS provider.
     #[must_use]
     pub fn dns(&self) -> Option<&dyn DnsRecords> {

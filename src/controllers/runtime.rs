@@ -98,8 +98,15 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
         requeue,
     } = outcome;
 
+    // The kind's own conditions (beyond the four below) come from its reconcile; the four
+    // are the runtime's, spelled out from the verdict.
+    let own = conditions::kind_specific(&K::common(&written).conditions);
     let common = K::common_mut(&mut written);
     *common = K::common(&next).clone();
+    common
+        .conditions
+        .retain(|c| conditions::is_standard(&c.type_));
+    common.conditions.extend(own);
     let changed = conditions::merge(
         &mut common.conditions,
         &conditions::from_verdict(&verdict, &sync),

@@ -1,5 +1,6 @@
 //! Integration tests against a real kube-apiserver + etcd and a real Postgres, started once for
-//! the whole run (see `support`), a real PowerDNS (see `powerdns`), provider HTTP behaviour
+//! the whole run (see `support`), a real PowerDNS (see `powerdns`), real Pebble ACME
+//! servers with PowerDNS (see `certificate`), provider HTTP behaviour
 //! against misbehaving local servers (see `provider_http`), and the provider clients and
 //! pool against the in-process sandbox (`cloudflare_client`, `supabase_client`,
 //! `provider_pool`).
@@ -11,6 +12,7 @@ mod support;
 
 mod admin_api;
 mod admission;
+mod certificate;
 mod cloudflare_client;
 mod controller;
 mod crds;
