@@ -159,7 +159,7 @@ pub fn plan(input: &Input<'_>) -> Plan {
     let step = match (input.pending_order, need) {
         (Some(url), _) => Step::Resume(url.to_owned()),
         (None, None) => Step::Hold,
-        (None, Some(need)) => match input.last_failure.and_then(|f| retry_at(f)) {
+        (None, Some(need)) => match input.last_failure.and_then(retry_at) {
             Some(until) if until > input.now => Step::Backoff { need, until },
             _ => Step::Order(need),
         },
