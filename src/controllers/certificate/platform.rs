@@ -100,3 +100,58 @@ fn target(
     }
     Ok((service.1, domain.spec.hostname.clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(platform: &str) -> Certificate {
+        let spec = crate::yaml::from_str(&format!(
+            "environmentRef: {{name: production}}\ndomainRef: {{name: www}}\ndnsNames: [www.example.test]\nissuer: {{platform: {{provider: {platform}}}}}\n"
+        ))
+        .unwrap();
+        Certificate::new("www", spec)
+    }
+
+    fn domain(target: &str) -> Domain {
+        let spec = crate::yaml::from_str(&format!(
+            "hostname: www.example.test\nenvironmentRef: {{name: production}}\ntarget: {target}\n"
+        ))
+        .unwrap();
+        Domain::new("www", spec)
+    }
+
+    // Protects: the service comes from the Domain (or its Deployment), and a Domain on the
+    // other platform, or with explicit records, is refused with a message naming why.
+    #[test]
+    fn service_comes_from_the_domain_target() {
+        let vercel = domain("{vercel: {project: prj_web}}");
+        assert_eq!(
+            target(&cert("Vercel"), Platform::Vercel, Some(&vercel), None),
+            Ok(("prj_web".into(), "www.example.test".into()))
+        );
+        let err = target(&cert("Railway"), Platform::Railway, Some(&vercel), None).unwrap_err();
+        assert!(err.contains("Vercel"), "{err}");
+
+        let via = domain("{deploymentRef: {name: api}}");
+        let deployment: Deployment = Deployment::new(
+            "api",
+            crate::yaml::from_str(
+                "environmentRef: {name: production}\nservice: {railway: {serviceId: svc-1}}\nsource: {repo: o/r, commit: abc}\n",
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            target(
+                &cert("Railway"),
+                Platform::Railway,
+                Some(&via),
+                Some(&deployment)
+            ),
+            Ok(("svc-1".into(), "www.example.test".into()))
+        );
+        let records = domain("{records: [{type: A, values: [192.0.2.1]}]}");
+        assert!(target(&cert("Vercel"), Platform::Vercel, Some(&records), None).is_err());
+        assert!(target(&cert("Vercel"), Platform::Vercel, None, None).is_err());
+    }
+}
