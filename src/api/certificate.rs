@@ -202,6 +202,9 @@ pub struct ServedCertificate {
     /// When checked (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_time: Option<String>,
+    /// Why the last check could not read a certificate (connection refused, handshake failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Observed state of a Certificate.
@@ -232,4 +235,20 @@ pub struct CertificateStatus {
     /// The live endpoint's certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub served: Option<ServedCertificate>,
+    /// The last failed ACME order, kept until an order succeeds; the next one waits out a
+    /// backoff that grows with `attempts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<IssuanceFailure>,
+}
+
+/// A failed issuance and how often it failed in a row.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuanceFailure {
+    /// Failed orders in a row.
+    pub attempts: i32,
+    /// When the last one failed (RFC 3339).
+    pub time: String,
+    /// What the ACME server said (its problem document) or what went wrong before it.
+    pub message: String,
 }

@@ -142,6 +142,11 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(
+            parse_duration("336h"),
+            Some(Duration::from_secs(336 * 3600))
+        );
         for bad in ["", "10", "10 days", "s", "5x", "-1s"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }

@@ -160,7 +160,12 @@ impl Connections {
         &'a self,
         service: &'a ServiceRef,
     ) -> Result<(&'a dyn Deploys, &'a str), String> {
-        self.platform(service, "spec.service", |r| r as &dyn Deploys, |v| v as &dyn Deploys)
+        self.platform(
+            service,
+            "spec.service",
+            |r| r as &dyn Deploys,
+            |v| v as &dyn Deploys,
+        )
     }
 
     /// The custom-domains client for a Domain's platform target, and the service's id at its
@@ -169,7 +174,12 @@ impl Connections {
         &'a self,
         service: &'a ServiceRef,
     ) -> Result<(&'a dyn CustomDomains, &'a str), String> {
-        self.platform(service, "spec.target", |r| r as &dyn CustomDomains, |v| v as &dyn CustomDomains)
+        self.platform(
+            service,
+            "spec.target",
+            |r| r as &dyn CustomDomains,
+            |v| v as &dyn CustomDomains,
+        )
     }
 
     /// The bound client of whichever platform `service` names, seen as capability `T`.
@@ -214,6 +224,19 @@ impl Connections {
             dns.check_access().await?;
         }
         Ok(())
+    }
+
+    /// The custom-domains client of `platform`, when the Environment binds it.
+    #[must_use]
+    pub fn platform_domains(
+        &self,
+        platform: crate::api::certificate::Platform,
+    ) -> Option<&dyn providers::custom_domains::CustomDomains> {
+        use crate::api::certificate::Platform;
+        match platform {
+            Platform::Railway => self.railway.as_ref().map(|(c, _)| c as _),
+            Platform::Vercel => self.vercel.as_ref().map(|(c, _)| c as _),
+        }
     }
 
     /// The zone's DNS provider.

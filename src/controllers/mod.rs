@@ -210,6 +210,10 @@ impl<S> Outcome<S> {
 
 /// The kind-specific part of a reconcile: observe, plan, act.
 pub trait Reconciler: Managed {
+    /// The kind's own conditions that are alerts: raising (`True`, a Warning) or clearing one is
+    /// announced as an Event by the runtime.
+    const ALERT_CONDITIONS: &'static [&'static str] = &[];
+
     /// Brings the world closer to the spec and says how far it got.
     fn reconcile(
         obj: Arc<Self>,

@@ -115,11 +115,12 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
     {
         announce(&ctx, obj.as_ref(), &verdict).await;
     }
-    // A kind's own condition (an alert) raised or cleared is an Event too; its first,
-    // quiet appearance is not.
+    // A kind's alert condition raised or cleared is an Event too; its first, quiet
+    // appearance is not.
     let before = &K::common(&next).conditions;
     for d in extra.iter().filter(|d| {
-        changed.contains(&d.type_)
+        K::ALERT_CONDITIONS.contains(&d.type_)
+            && changed.contains(&d.type_)
             && (d.status == "True" || conditions::find(before, d.type_).is_some())
     }) {
         let type_ = if d.status == "True" {

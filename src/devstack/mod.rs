@@ -1,6 +1,6 @@
 //! A local stack on loopback: a real kube-apiserver + etcd (built from the Kubernetes Go modules
-//! by `tests/envtest/build.sh`), a throwaway Postgres, a throwaway PowerDNS and an S3 server. Used by the
-//! integration tests and by `berth up`.
+//! by `tests/envtest/build.sh`), a throwaway Postgres, a throwaway PowerDNS, a throwaway Pebble
+//! (ACME) and an S3 server. Used by the integration tests and by `berth up`.
 //!
 //! Every process is started under a small shell watchdog that holds a pipe to this process: when
 //! this process exits, however it exits, the pipe closes and the watchdog stops the child and
@@ -9,6 +9,7 @@
 mod census;
 mod controlplane;
 pub mod estate;
+mod pebble;
 mod postgres;
 mod powerdns;
 mod process;
@@ -17,6 +18,7 @@ pub mod up;
 
 pub use census::{Census, census};
 pub use controlplane::{ControlPlane, User};
+pub use pebble::{Pebble, PebbleConfig};
 pub use postgres::Postgres;
 pub use powerdns::PowerDns;
 pub use process::Supervised;

@@ -1,8 +1,9 @@
 //! Integration tests against a real kube-apiserver + etcd and a real Postgres, started once for
-//! the whole run (see `support`), a real PowerDNS (see `powerdns`), provider HTTP behaviour
-//! against misbehaving local servers (see `provider_http`), the provider clients and pool
-//! against the in-process sandbox (`*_client`, `provider_pool`), and backups against Postgres
-//! and a real S3 server (see `backup`).
+//! the whole run (see `support`), a real PowerDNS (see `powerdns`), real Pebble ACME servers
+//! with PowerDNS (see `certificate`), provider HTTP behaviour against misbehaving local servers
+//! (see `provider_http`), the provider clients and pool against the in-process sandbox
+//! (`*_client`, `provider_pool`), and backups against Postgres and a real S3 server (see
+//! `backup`).
 
 // Test helpers fail loudly: a panic with a message is the right outcome of a broken fixture.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -12,6 +13,7 @@ mod support;
 mod admin_api;
 mod admission;
 mod backup;
+mod certificate;
 mod cloudflare_client;
 mod controller;
 mod crds;

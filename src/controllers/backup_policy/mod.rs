@@ -27,6 +27,8 @@ use crate::{
 };
 
 impl Reconciler for BackupPolicy {
+    const ALERT_CONDITIONS: &'static [&'static str] = &[plan::ALERTING];
+
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
         let namespace = obj.namespace().unwrap_or_default();
         let name = obj.name_any();
