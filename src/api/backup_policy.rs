@@ -41,7 +41,8 @@ pub const CRON_PATTERN: &str = r"^(@(yearly|annually|monthly|weekly|daily|hourly
     ),
     printcolumn(
         name = "Next",
-        type_ = "date",
+        // A future time: kubectl prints a `date` column as an age, `<invalid>` when ahead.
+        type_ = "string",
         json_path = ".status.nextBackupTime",
         priority = 1
     ),

@@ -21,8 +21,9 @@ use super::common::{
     doc = "A Certificate is issued by an ACME server through DNS-01 challenges in the environment's zone, or by the hosting platform, and its live endpoint is checked.",
     printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
     printcolumn(name = "Secret", type_ = "string", json_path = ".spec.secretName"),
-    printcolumn(name = "Expires", type_ = "date", json_path = ".status.notAfter"),
-    printcolumn(name = "Renewal", type_ = "date", json_path = ".status.renewalTime", priority = 1),
+    // Future times: kubectl prints a `date` column as an age, `<invalid>` when ahead.
+    printcolumn(name = "Expires", type_ = "string", json_path = ".status.notAfter"),
+    printcolumn(name = "Renewal", type_ = "string", json_path = ".status.renewalTime", priority = 1),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = kube::core::Rule::new("!has(self.spec.issuer.acme) || has(self.spec.secretName)").message("spec.secretName is required with an acme issuer").field_path(".spec.secretName"),
 )]

@@ -51,6 +51,7 @@ use super::common::{
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("!has(self.service.vercel) || has(self.source.ref)").message("spec.source.ref: Vercel builds from a branch or tag, so a Vercel deployment needs ref (a commit then pins the revision on it)").field_path(".source"))]
 pub struct DeploymentSpec {
     /// The Environment whose provider bindings this deployment uses.
     pub environment_ref: LocalRef,

@@ -1,11 +1,11 @@
-//! Which berth objects exist and which still lack a status: what `berth up --check` and the
-//! scale benchmark wait on.
+//! Which berth objects exist, which still lack a status and which are not Ready: what
+//! `berth up --check` and the scale benchmark wait on.
 
 use kube::{Api, Client, ResourceExt, api::ListParams};
 
 use crate::{
     api::{BackupPolicy, Certificate, Deployment, Domain, Environment},
-    controllers::Managed,
+    controllers::{Managed, conditions},
 };
 
 /// Every berth object in scope, and the ones without `status.observedGeneration` yet.
@@ -15,6 +15,8 @@ pub struct Census {
     pub total: usize,
     /// `Kind/name` of each object without a status.
     pub without_status: Vec<String>,
+    /// `Kind/name: message` of each object whose `Ready` condition is not `True`.
+    pub not_ready: Vec<String>,
 }
 
 /// Lists the five kinds in `namespace` (all namespaces when `None`).
@@ -39,12 +41,17 @@ async fn count<K: Managed>(
     };
     for o in api.list(&ListParams::default()).await?.items {
         out.total += 1;
-        if o.status()
-            .and_then(|s| K::common(s).observed_generation)
-            .is_none()
-        {
-            out.without_status
-                .push(format!("{}/{}", K::KIND, o.name_any()));
+        let common = o.status().map(K::common);
+        let name = format!("{}/{}", K::KIND, o.name_any());
+        if common.and_then(|c| c.observed_generation).is_none() {
+            out.without_status.push(name.clone());
+        }
+        let ready = common.and_then(|c| conditions::find(&c.conditions, conditions::types::READY));
+        if ready.is_none_or(|c| c.status != "True") {
+            let why = ready
+                .map(|c| c.message.as_str())
+                .unwrap_or("no Ready condition yet");
+            out.not_ready.push(format!("{name}: {why}"));
         }
     }
     Ok(())

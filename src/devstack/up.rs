@@ -1,14 +1,15 @@
-//! `berth up`: the whole local stack in one command — control plane, Postgres, PowerDNS, an S3
-//! server, the provider sandbox (serving the example's accounts), CRDs, the controller, and the
-//! Vocilia example estate pointed at all of them — then the endpoints to look at.
+//! `berth up`: the whole local stack in one command — control plane, Postgres, PowerDNS, Pebble
+//! (ACME), an S3 server, the provider sandbox (serving the example's accounts), CRDs, the
+//! controller, and the Vocilia example estate pointed at all of them — then the endpoints to
+//! look at.
 
 use std::{process::Command, time::Duration};
 
 use anyhow::{Context as _, bail};
 
 use super::{
-    ControlPlane, Postgres, PowerDns, S3Server,
-    estate::{LocalEndpoints, localize},
+    ControlPlane, Pebble, PebbleConfig, Postgres, PowerDns, S3Server,
+    estate::{LocalAcme, LocalDns, LocalEndpoints, localize},
 };
 use crate::{
     run::{ControllerArgs, UpArgs},
@@ -19,7 +20,7 @@ use crate::{
 /// a status).
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!(
-        "berth up: starting kube-apiserver + etcd, Postgres, PowerDNS, an S3 server and the provider sandbox on loopback…"
+        "berth up: starting kube-apiserver + etcd, Postgres, PowerDNS, Pebble, an S3 server and the provider sandbox on loopback…"
     );
     let (plane, postgres, powerdns, s3) = tokio::join!(
         ControlPlane::start(),
@@ -32,6 +33,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let powerdns = powerdns.context("starting PowerDNS (pdns_server; see scripts/prereqs)")?;
     let s3 = s3.context("starting the S3 server (s3s-fs; see scripts/prereqs)")?;
     s3.create_bucket(EXAMPLE_BUCKET)?;
+    // Pebble validates DNS-01 challenges by asking the local PowerDNS, as Let's Encrypt would
+    // ask the zone's public name servers.
+    let pebble = Pebble::start(PebbleConfig::new(powerdns.dns))
+        .await
+        .context("starting Pebble (see scripts/prereqs)")?;
     let sandbox = Sandbox::start(SandboxConfig {
         ports: Ports {
             vercel: 4001,
@@ -41,6 +47,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             apps: 4005,
         },
         fixtures: Fixtures::vocilia(),
+        // The platforms verify a custom domain by looking its records up, here in PowerDNS.
+        dns_server: Some(powerdns.dns),
         ..SandboxConfig::default()
     })
     .await
@@ -81,7 +89,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             vercel: urls.vercel.clone(),
             supabase: urls.supabase.clone(),
             cloudflare: urls.cloudflare.clone(),
-            powerdns: Some((powerdns.api_url.clone(), powerdns.api_key.clone())),
+            powerdns: Some(LocalDns {
+                api_url: powerdns.api_url.clone(),
+                api_key: powerdns.api_key.clone(),
+                dns: powerdns.dns,
+            }),
+            acme: Some(LocalAcme {
+                directory: pebble.directory.clone(),
+                tls_ca_pem: pebble.tls_ca_pem.clone(),
+            }),
             database_url: Some(postgres.url("vocilia")),
             s3: Some((
                 s3.endpoint.clone(),
@@ -90,6 +106,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             )),
         },
     );
+    create_zones(&docs, &powerdns).await?;
     let stream: String = docs
         .iter()
         .map(|d| crate::yaml::to_string(d).map(|y| format!("---\n{y}")))
@@ -97,13 +114,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     kubectl_stdin(&plane, &["apply", "-f", "-"], &stream).context("applying the example estate")?;
     let base = format!("http://{}", args.listen);
     println!(
-        "\nberth is running.\n  kubeconfig:   export KUBECONFIG={kc}\n  resources:    kubectl get berth -A\n  health:       {base}/health/detailed\n  database:     {base}/health/database\n  metrics:      {base}/metrics\n  admin API:    {base}/api/admin/deployment/status (Authorization: Bearer <token from the kubeconfig>)\n  postgres:     {pg}\n  powerdns:     API {pdns}, DNS {dns} (dig @{dns_ip} -p {dns_port} api.vocilia.com)\n  sandbox:      Vercel {v}, Railway {r}/graphql/v2, Supabase {sb}, Cloudflare {cf}, apps {apps}\n",
+        "\nberth is running.\n  kubeconfig:   export KUBECONFIG={kc}\n  resources:    kubectl get berth -A\n  health:       {base}/health/detailed\n  database:     {base}/health/database\n  metrics:      {base}/metrics\n  admin API:    {base}/api/admin/deployment/status (Authorization: Bearer <token from the kubeconfig>)\n  postgres:     {pg}\n  powerdns:     API {pdns}, DNS {dns} (dig @{dns_ip} -p {dns_port} api.vocilia.com)\n  acme:         Pebble {acme}\n  sandbox:      Vercel {v}, Railway {r}/graphql/v2, Supabase {sb}, Cloudflare {cf}, apps {apps}\n",
         kc = plane.kubeconfig.display(),
         pg = postgres.url("berth"),
         pdns = powerdns.api_url,
         dns = powerdns.dns,
         dns_ip = powerdns.dns.ip(),
         dns_port = powerdns.dns.port(),
+        acme = pebble.directory,
         v = urls.vercel,
         r = urls.railway,
         sb = urls.supabase,
@@ -114,8 +132,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if args.check {
         let counted = wait_for_status(&client, Duration::from_secs(60)).await?;
         println!("all {counted} example objects have status");
-        let synced = wait_for_environments(&client, Duration::from_secs(60)).await?;
-        println!("all {synced} Environments are Ready (variables synced to the sandbox):");
+        let ready = wait_for_ready(&client, Duration::from_secs(180)).await?;
+        println!(
+            "all {ready} example objects are Ready (variables synced, releases live, domains verified, certificates issued):"
+        );
+        let (backup, verification) = backup_now(&plane, &client, Duration::from_secs(120)).await?;
+        println!("{backup}\n{verification}");
         let (_, out) = kubectl_output(&plane, &["get", "berth", "-A"])?;
         println!("{out}");
         let _ = tx.send(true);
@@ -126,6 +148,30 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     tokio::signal::ctrl_c().await?;
     let _ = tx.send(true);
     controller.await??;
+    Ok(())
+}
+
+/// Creates the zones the example's Environments manage in the local PowerDNS: berth manages
+/// records in a zone, never the zone itself (its delegation is the owner's business).
+async fn create_zones(docs: &[serde_json::Value], powerdns: &PowerDns) -> anyhow::Result<()> {
+    use crate::providers::{
+        dns::{DnsRecords as _, powerdns::PowerDns as Client},
+        http::{HttpMetrics, Secret},
+    };
+    let client = Client::connect(
+        &powerdns.api_url,
+        Secret::new(powerdns.api_key.clone()),
+        std::sync::Arc::new(HttpMetrics::default()),
+    )?;
+    for doc in docs.iter().filter(|d| d["kind"] == "Environment") {
+        let dns = &doc["spec"]["providers"]["dns"];
+        if let (Some(zone), true) = (dns["zone"].as_str(), dns["powerdns"].is_object()) {
+            client
+                .ensure_zone(zone)
+                .await
+                .with_context(|| format!("creating zone {zone} in the local PowerDNS"))?;
+        }
+    }
     Ok(())
 }
 
@@ -209,41 +255,78 @@ fn kubectl_output(plane: &ControlPlane, args: &[&str]) -> anyhow::Result<(bool, 
     Ok((out.status.success(), text))
 }
 
-/// Waits until every Environment says Ready; returns how many.
-async fn wait_for_environments(client: &kube::Client, timeout: Duration) -> anyhow::Result<usize> {
-    let api: kube::Api<crate::api::Environment> = kube::Api::all(client.clone());
+/// Waits until every berth object says Ready; returns how many.
+async fn wait_for_ready(client: &kube::Client, timeout: Duration) -> anyhow::Result<usize> {
     let start = std::time::Instant::now();
     loop {
-        let list = api.list(&Default::default()).await?;
-        let not_ready: Vec<String> = list
-            .items
-            .iter()
-            .filter(|e| {
-                !e.status.as_ref().is_some_and(|s| {
-                    crate::controllers::conditions::find(&s.common.conditions, "Ready")
-                        .is_some_and(|c| c.status == "True")
-                })
-            })
-            .map(|e| {
-                let why = e
-                    .status
-                    .as_ref()
-                    .and_then(|s| {
-                        crate::controllers::conditions::find(&s.common.conditions, "Ready")
-                    })
-                    .map(|c| c.message.clone())
-                    .unwrap_or_default();
-                format!("{}: {why}", kube::ResourceExt::name_any(e))
-            })
-            .collect();
-        if not_ready.is_empty() && !list.items.is_empty() {
-            return Ok(list.items.len());
+        let c = super::census(client, None).await?;
+        if c.not_ready.is_empty() && c.total > 0 {
+            return Ok(c.total);
         }
         if start.elapsed() > timeout {
             bail!(
-                "Environments not Ready after {timeout:?}: {}",
-                not_ready.join("; ")
+                "not Ready after {timeout:?}:\n  {}",
+                c.not_ready.join("\n  ")
             );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Asks every BackupPolicy for a backup now (the reconcile-now annotation) and waits until one
+/// is taken and verified by restore; returns what happened, in words.
+async fn backup_now(
+    plane: &ControlPlane,
+    client: &kube::Client,
+    timeout: Duration,
+) -> anyhow::Result<(String, String)> {
+    let requested = chrono::Utc::now().to_rfc3339();
+    kubectl(
+        plane,
+        &[
+            "annotate",
+            "backuppolicies.berth.dev",
+            "--all",
+            "--all-namespaces",
+            "--overwrite",
+            &format!(
+                "{}={requested}",
+                crate::api::common::RECONCILE_REQUESTED_ANNOTATION
+            ),
+        ],
+    )?;
+    let api: kube::Api<crate::api::BackupPolicy> = kube::Api::all(client.clone());
+    let start = std::time::Instant::now();
+    loop {
+        for policy in api.list(&Default::default()).await?.items {
+            let Some(s) = &policy.status else { continue };
+            let taken = s
+                .last_backup
+                .as_ref()
+                .filter(|b| b.started_at.as_deref() >= Some(requested.as_str()));
+            let proved = s
+                .last_verification
+                .as_ref()
+                .filter(|v| taken.is_some_and(|b| b.id == v.backup_id) && v.passed);
+            if let (Some(b), Some(v)) = (taken, proved) {
+                let name = kube::ResourceExt::name_any(&policy);
+                return Ok((
+                    format!(
+                        "BackupPolicy {name}: backup {} taken on request ({} bytes, sha256 {}) at {}",
+                        b.id,
+                        b.size_bytes.unwrap_or_default(),
+                        b.sha256.as_deref().unwrap_or("?"),
+                        b.location.as_deref().unwrap_or("?"),
+                    ),
+                    format!(
+                        "BackupPolicy {name}: verified by restore in {} ms",
+                        v.duration_ms.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        if start.elapsed() > timeout {
+            bail!("no backup taken and verified {timeout:?} after requesting one");
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -645,6 +645,26 @@ spec:
         &["set commit or ref"],
     ),
     (
+        "Vercel source pinned to a commit without its branch",
+        r#"
+apiVersion: berth.dev/v1alpha1
+kind: Deployment
+metadata:
+  name: vercel-commit-only
+spec:
+  environmentRef:
+    name: production
+  service:
+    vercel:
+      project: web
+  source:
+    repo: vocilia/web
+    commit: 8b1e4d7a2c5f9e0b3d6a8c1f4e7b0d2a5c8e1f3b
+"#,
+        "spec.source",
+        &["Vercel deployment needs ref"],
+    ),
+    (
         "commit that is not a hex SHA",
         r#"
 apiVersion: berth.dev/v1alpha1

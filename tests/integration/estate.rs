@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use berth::{
-    devstack::estate::{LocalEndpoints, localize},
+    devstack::estate::{LocalDns, LocalEndpoints, localize},
     sandbox::{Fixtures, SandboxConfig, SandboxHandle},
 };
 use serde_json::Value;
@@ -65,7 +65,12 @@ pub(crate) async fn local_example(
             vercel: sandbox.vercel_url().into(),
             supabase: sandbox.supabase_url().into(),
             cloudflare: sandbox.cloudflare_url().into(),
-            powerdns: Some((powerdns.api_url.clone(), powerdns.api_key.clone())),
+            powerdns: Some(LocalDns {
+                api_url: powerdns.api_url.clone(),
+                api_key: powerdns.api_key.clone(),
+                dns: powerdns.dns,
+            }),
+            acme: None,
             database_url: None,
             s3: None,
         },

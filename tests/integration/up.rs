@@ -1,11 +1,13 @@
-//! The README's main job: `berth up` brings up its own control plane, Postgres, PowerDNS, S3
-//! server and provider sandbox, installs the CRDs, runs the controller and applies the Vocilia
-//! example pointed at them; `--check` exits once every example object has status and both
-//! Environments have synced.
+//! The README's main job: `berth up` brings up its own control plane, Postgres, PowerDNS,
+//! Pebble, S3 server and provider sandbox, installs the CRDs, runs the controller and applies
+//! the Vocilia example pointed at them; `--check` exits once every example object is Ready and a
+//! requested backup has been taken and verified by restore.
 
 use std::process::Command;
 
-// Protects: a new user's first command works end to end and shows the estate with status.
+// Protects: a new user's first command works end to end: every example object becomes Ready
+// against the local stack (variables synced, releases live, domains verified through PowerDNS,
+// the ACME certificate issued by Pebble), and a backup on request is taken and verified.
 #[test]
 fn berth_up_brings_the_example_estate_up() {
     let port = berth::devstack::free_port().unwrap();
@@ -25,8 +27,12 @@ fn berth_up_brings_the_example_estate_up() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("all 2 Environments are Ready"),
-        "the example syncs against the sandbox: {stdout}"
+        stdout.contains("all 17 example objects are Ready"),
+        "the example converges against the local stack: {stdout}"
+    );
+    assert!(
+        stdout.contains("taken on request") && stdout.contains("verified by restore"),
+        "{stdout}"
     );
     assert!(
         stdout.contains(&format!("http://127.0.0.1:{port}/health/detailed")),

@@ -260,9 +260,13 @@ fn decide(
     let verification = s.verification.as_ref()?;
     spec.verification.as_ref()?;
     summary.last_complete.as_ref()?;
-    let last = summary.last_verification.as_ref().map(|v| v.started_at);
+    // The first backup is proved at once rather than at the next verification slot, which may
+    // be a week away: until then nobody knows whether these backups restore.
+    let Some(last) = summary.last_verification.as_ref().map(|v| v.started_at) else {
+        return Some(Start::Verification);
+    };
     matches!(
-        verification.due(o.now, last, o.created, s.deadline),
+        verification.due(o.now, Some(last), o.created, s.deadline),
         Due::Now { .. }
     )
     .then_some(Start::Verification)
@@ -444,8 +448,41 @@ mod tests {
             newest: rows.first().cloned(),
             last_complete: rows.iter().find(|b| b.status == "complete").cloned(),
             complete_count: rows.iter().filter(|b| b.status == "complete").count() as i64,
-            last_verification: None,
+            // The first complete backup was verified right after it was taken.
+            last_verification: rows.iter().rfind(|b| b.status == "complete").map(|b| {
+                VerificationRow {
+                    id: 1,
+                    backup_id: b.id.clone(),
+                    started_at: b.started_at + chrono::Duration::minutes(1),
+                    finished_at: Some(b.started_at + chrono::Duration::minutes(2)),
+                    passed: Some(true),
+                    duration_ms: Some(900),
+                    restore_ms: Some(800),
+                    failed_checks: Vec::new(),
+                    message: None,
+                    checks: serde_json::json!([]),
+                }
+            }),
         }
+    }
+
+    // Protects: a policy's first complete backup is verified at once, not at the next
+    // verification slot days away; later ones wait for the schedule.
+    #[test]
+    fn the_first_backup_is_verified_at_once() {
+        let mut h = history(&[complete("b1", utc(10, 3, 0))]);
+        let o = observed(utc(10, 3, 5), h.clone());
+        assert_eq!(
+            plan(&spec(SPEC), &BackupPolicyStatus::default(), &o).start,
+            None,
+            "verified once already: wait for Sunday"
+        );
+        h.last_verification = None;
+        let o = observed(utc(10, 3, 5), h);
+        assert_eq!(
+            plan(&spec(SPEC), &BackupPolicyStatus::default(), &o).start,
+            Some(Start::Verification)
+        );
     }
 
     // Protects: at the scheduled time a backup starts; a minute before, nothing starts and the

@@ -1,6 +1,7 @@
 //! Observe (I/O): what the plan needs from the provider and the release's URL: the release
-//! in flight (by its recorded id, or found by commit when it was recorded without one), and
-//! one health probe when the release is up and its next probe is due.
+//! in flight (by its recorded id — or the deployment that replaced it with the same revision —
+//! or found by commit when it was recorded without one), and one health probe when the release
+//! is up and its next probe is due.
 
 use k8s_openapi::jiff::Timestamp;
 
@@ -10,7 +11,10 @@ use super::{
 };
 use crate::{
     api::deployment::{DeploymentSpec, DeploymentStatus},
-    providers::{Error, Result, deploys::Deploys},
+    providers::{
+        Error, Result,
+        deploys::{DeployState, Deploys},
+    },
 };
 
 /// How many recent deployments are searched for one created by an unseen create.
@@ -28,6 +32,11 @@ pub async fn observe(
     let pending = match plan::look(status) {
         Look::Nothing => None,
         Look::ById(id) => match deploys.deployment(service, &id).await {
+            Ok(d) if d.state == DeployState::Stopped => {
+                let recent = deploys.deployments(service, RECENT).await?;
+                let next = plan::successor(&d, &recent).cloned();
+                Some(Seen::Found(next.unwrap_or(d)))
+            }
             Ok(d) => Some(Seen::Found(d)),
             Err(Error::NotFound { .. }) => Some(Seen::Absent),
             Err(e) => return Err(e),

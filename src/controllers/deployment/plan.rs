@@ -206,6 +206,34 @@ pub fn find_created<'a>(
     })
 }
 
+/// The deployment that replaced `ours` at the provider with the same revision, if any: Railway
+/// redeploys a service when its variables change (an Environment sync does that), which stops
+/// the deployment berth started. The release goes on in the newest such deployment instead of
+/// failing.
+#[must_use]
+pub fn successor<'a>(
+    ours: &ProviderDeployment,
+    recent: &'a [ProviderDeployment],
+) -> Option<&'a ProviderDeployment> {
+    let created = |d: &ProviderDeployment| {
+        d.created_at
+            .as_deref()
+            .and_then(|t| t.parse::<Timestamp>().ok())
+    };
+    let ours_created = created(ours)?;
+    recent
+        .iter()
+        .filter(|d| d.id != ours.id)
+        .filter(|d| !matches!(d.state, DeployState::Stopped | DeployState::Canceled))
+        .filter(|d| created(d).is_some_and(|c| c >= ours_created))
+        .filter(|d| match (&ours.commit, &d.commit) {
+            (Some(a), Some(b)) => a.starts_with(b.as_str()) || b.starts_with(a.as_str()),
+            (None, None) => true,
+            _ => false,
+        })
+        .max_by_key(|d| created(d))
+}
+
 /// The URL to probe now, if the release in flight is ready at the provider and its next
 /// probe is due.
 #[must_use]

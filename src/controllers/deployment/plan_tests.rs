@@ -206,6 +206,33 @@ fn a_release_recorded_without_an_id_adopts_the_deployment_found_by_commit() {
     assert_eq!(p.status.phase, Some(P::Building));
 }
 
+// Protects: a release whose deployment the provider replaced with a redeploy of the same
+// revision (Railway does that when an Environment sync changes variables) follows the new
+// deployment instead of failing; an older deployment, another revision or a stopped one is
+// never taken for it.
+#[test]
+fn a_release_replaced_by_a_redeploy_of_its_revision_follows_the_new_deployment() {
+    let ours = dep("dpl_ours", DeployState::Stopped, "bbbbbbb", 100);
+    let recent = [
+        dep("dpl_other_rev", DeployState::Ready, "ccccccc", 105),
+        dep("dpl_redeploy", DeployState::Building, "bbbbbbb", 101),
+        dep("dpl_also_stopped", DeployState::Stopped, "bbbbbbb", 103),
+        dep("dpl_older", DeployState::Ready, "bbbbbbb", 50),
+        ours.clone(),
+    ];
+    let next = successor(&ours, &recent).cloned().unwrap();
+    assert_eq!(next.id, "dpl_redeploy");
+    assert_eq!(successor(&ours, &recent[2..]), None);
+
+    let mut s = rolling_out(P::Building);
+    s.pending.as_mut().unwrap().deployment_id = Some("dpl_ours".into());
+    let p = run(&spec(), &s, &seen(next), 110);
+    assert_eq!(p.action, None, "followed, not deployed again");
+    let pending = p.status.pending.unwrap();
+    assert_eq!(pending.deployment_id.as_deref(), Some("dpl_redeploy"));
+    assert_eq!(p.status.phase, Some(P::Building));
+}
+
 // Protects: the provider's states drive the phase, and each in-flight phase polls again soon.
 #[test]
 fn provider_states_move_the_phase_forward() {
