@@ -10,6 +10,7 @@
 //! - [`http`]: health, metrics and the admin API, served by the same process.
 //! - [`providers`]: provider clients behind capability traits, over one HTTP layer.
 //! - [`store`]: the Postgres history store (sqlx, `migrations/`).
+//! - [`plan`]: `berth plan`, a dry run of the reconcilers' plans over manifests.
 //! - [`leader`]: Lease-based leader election; only the leader reconciles.
 //! - [`devstack`]: a local control plane, Postgres and PowerDNS for tests and `berth up`.
 //! - [`sandbox`]: simulators of Vercel, Cloudflare, Supabase and Railway (`berth sandbox`).
@@ -23,6 +24,7 @@ pub mod devstack;
 pub mod http;
 pub mod jobs;
 pub mod leader;
+pub mod plan;
 pub mod providers;
 pub mod run;
 pub mod sandbox;

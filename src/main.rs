@@ -1,5 +1,5 @@
-//! The `berth` command line: the controller process, CRD output, the local stack and the
-//! provider sandbox.
+//! The `berth` command line: the controller process, CRD output, the local stack, the
+//! provider sandbox and the dry-run plan.
 
 use std::path::PathBuf;
 
@@ -29,6 +29,9 @@ enum Command {
     Controller(berth::run::ControllerArgs),
     /// Start a local stack: control plane, Postgres, CRDs, the controller and the Vocilia example.
     Up(berth::run::UpArgs),
+    /// Show what berth would change at each provider for these manifests, changing nothing.
+    /// Exit code: 0 no changes, 2 changes pending, 1 error.
+    Plan(berth::plan::PlanArgs),
     /// Serve simulators of Vercel, Cloudflare, Supabase and Railway on loopback until Ctrl-C.
     Sandbox(berth::sandbox::SandboxArgs),
 }
@@ -52,6 +55,10 @@ fn main() -> anyhow::Result<()> {
         Command::Controller(args) => runtime()?.block_on(berth::run::controller(args)),
         Command::Up(args) => runtime()?.block_on(berth::run::up(args)),
         Command::Sandbox(args) => runtime()?.block_on(berth::sandbox::run(args)),
+        Command::Plan(args) => {
+            let code = runtime()?.block_on(berth::plan::run(args))?;
+            std::process::exit(code)
+        }
     }
 }
 

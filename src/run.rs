@@ -45,6 +45,11 @@ pub struct ControllerArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "BERTH_LOG_JSON")]
     pub log_json: bool,
+    /// Requests per second berth allows itself per provider account (burst: twice that).
+    /// Default: 10, under every provider's documented limit; raise it for accounts with
+    /// higher limits.
+    #[arg(long, env = "BERTH_PROVIDER_RATE")]
+    pub provider_rate: Option<f64>,
 }
 
 /// Arguments of `berth up`.
@@ -105,7 +110,15 @@ pub async fn serve(
         shutdown.clone(),
     );
     let metrics = Arc::new(Metrics::default());
-    let providers = crate::providers::Pool::default();
+    let mut providers = crate::providers::Pool::default();
+    if let Some(rate) = args.provider_rate.filter(|r| *r > 0.0) {
+        providers = providers.with_budget(crate::providers::http::BudgetConfig {
+            per_second: rate,
+            // Rounded up, and at least one request: a budget of zero would stall every call.
+            burst: (rate * 2.0).ceil().clamp(1.0, f64::from(u32::MAX)) as u32,
+            ..crate::providers::http::BudgetConfig::default()
+        });
+    }
     let ctx = Arc::new(Context {
         client: client.clone(),
         recorder: Recorder::new(

@@ -147,12 +147,21 @@ end
 
 local progressing_phases = {Building = "Building", Deploying = "Deploying", Verifying = "Verifying health of"}
 
--- Deployment: a release in flight is Progressing; one that failed without a rollback is Degraded.
+-- Deployment: a release in flight or a rollback under way is Progressing; one that failed
+-- without a rollback is Degraded.
 local function phase(o)
   local p = o.status.phase
   if p == "Failed" then
     local c = condition(o, "Ready")
     return {status = "Degraded", message = text(c, "The release failed and was not rolled back")}
+  end
+  if p == "RollingBack" then
+    local rb = o.status.rollingBack
+    local fallback = "Rolling back"
+    if rb ~= nil then
+      fallback = "Rolling back revision " .. tostring(rb.fromRevision) .. " to " .. tostring(rb.toRevision) .. " (" .. tostring(rb.reason) .. ")"
+    end
+    return {status = "Progressing", message = text(condition(o, "Ready"), fallback)}
   end
   local verb = progressing_phases[p]
   if verb ~= nil then

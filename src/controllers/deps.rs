@@ -1,6 +1,8 @@
 //! Observing dependencies: the Secrets, ConfigMaps and berth objects a resource refers to.
 //! Missing ones are collected, not failed on, so one condition message names all of them.
 
+use std::{collections::BTreeMap, sync::Arc};
+
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client, Resource, api::PartialObjectMeta, runtime::reflector::ObjectRef};
 use serde::de::DeserializeOwned;
@@ -13,9 +15,47 @@ use crate::{
 
 /// Looks up a resource's references in its namespace and remembers what is missing.
 pub struct Dependencies {
-    client: Client,
+    /// The cluster; `None` when only [`Local`] objects may be read (`berth plan --offline`).
+    client: Option<Client>,
+    local: Option<Arc<Local>>,
     namespace: String,
     missing: Vec<String>,
+}
+
+/// Objects given outside the cluster (the manifests `berth plan` reads), found before the
+/// cluster's: a plan shows what applying them would do.
+#[derive(Debug, Default)]
+pub struct Local {
+    /// By (kind, namespace, name).
+    objects: BTreeMap<(String, String, String), serde_json::Value>,
+}
+
+impl Local {
+    /// Adds an object (`kind` and `metadata.name` set); a later one with the same key wins,
+    /// as with `kubectl apply`.
+    pub fn insert(&mut self, namespace: &str, object: serde_json::Value) {
+        let kind = object["kind"].as_str().unwrap_or_default().to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        self.objects
+            .insert((kind, namespace.to_string(), name), object);
+    }
+
+    /// Object `name` of kind `K` in `namespace`, if given and well-formed.
+    fn get<K: Resource<DynamicType = ()> + DeserializeOwned>(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<K> {
+        let key = (
+            K::kind(&()).into_owned(),
+            namespace.to_string(),
+            name.to_string(),
+        );
+        serde_json::from_value(self.objects.get(&key)?.clone()).ok()
+    }
 }
 
 impl Dependencies {
@@ -23,22 +63,54 @@ impl Dependencies {
     #[must_use]
     pub fn new(client: Client, namespace: &str) -> Self {
         Self {
-            client,
+            client: Some(client),
+            local: None,
             namespace: namespace.to_string(),
             missing: Vec::new(),
         }
     }
 
+    /// Lookups in `local` first, then in the cluster when there is one.
+    #[must_use]
+    pub fn with_local(client: Option<Client>, local: Arc<Local>, namespace: &str) -> Self {
+        Self {
+            client,
+            local: Some(local),
+            namespace: namespace.to_string(),
+            missing: Vec::new(),
+        }
+    }
+
+    /// Object `name` of kind `K`: the local one, else the cluster's; `None` when neither has it.
+    async fn get<K>(&self, name: &str) -> Result<Option<K>, Error>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        if let Some(found) = self
+            .local
+            .as_ref()
+            .and_then(|l| l.get::<K>(&self.namespace, name))
+        {
+            return Ok(Some(found));
+        }
+        let Some(client) = &self.client else {
+            return Ok(None);
+        };
+        let api: Api<K> = Api::namespaced(client.clone(), &self.namespace);
+        api.get_opt(name).await.map_err(|source| Error::Read {
+            what: format!("{} {}/{name}", K::kind(&()), self.namespace),
+            source,
+        })
+    }
+
     /// The value of `r.key` in Secret `r.name`, noting it when missing. The value stays
     /// wrapped in [`ProviderSecret`] so it can reach no log or message.
     pub async fn secret_key(&mut self, r: &SecretKeyRef) -> Result<Option<ProviderSecret>, Error> {
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
         let what = format!("Secret {}/{}", self.namespace, r.name);
-        let found = api.get_opt(&r.name).await.map_err(|source| Error::Read {
-            what: what.clone(),
-            source,
-        })?;
-        let Some(secret) = found else {
+        let Some(secret) = self.get::<Secret>(&r.name).await? else {
             self.missing.push(what);
             return Ok(None);
         };
@@ -70,16 +142,25 @@ impl Dependencies {
 
     /// Checks that Secret `name` exists.
     pub async fn secret(&mut self, name: &str) -> Result<(), Error> {
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
-        if api
-            .get_metadata_opt(name)
-            .await
-            .map_err(|source| Error::Read {
-                what: format!("Secret {}/{name}", self.namespace),
-                source,
-            })?
-            .is_none()
-        {
+        let local = self
+            .local
+            .as_ref()
+            .is_some_and(|l| l.get::<Secret>(&self.namespace, name).is_some());
+        let in_cluster = match (&self.client, local) {
+            (_, true) => true,
+            (None, false) => false,
+            (Some(client), false) => {
+                let api: Api<Secret> = Api::namespaced(client.clone(), &self.namespace);
+                api.get_metadata_opt(name)
+                    .await
+                    .map_err(|source| Error::Read {
+                        what: format!("Secret {}/{name}", self.namespace),
+                        source,
+                    })?
+                    .is_some()
+            }
+        };
+        if !in_cluster {
             self.missing
                 .push(format!("Secret {}/{name}", self.namespace));
         }
@@ -88,13 +169,8 @@ impl Dependencies {
 
     /// The value of `r.key` in ConfigMap `r.name` (text data only), noting it when missing.
     pub async fn config_map_key(&mut self, r: &ConfigMapKeyRef) -> Result<Option<String>, Error> {
-        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.namespace);
         let what = format!("ConfigMap {}/{}", self.namespace, r.name);
-        let found = api.get_opt(&r.name).await.map_err(|source| Error::Read {
-            what: what.clone(),
-            source,
-        })?;
-        let Some(cm) = found else {
+        let Some(cm) = self.get::<ConfigMap>(&r.name).await? else {
             self.missing.push(what);
             return Ok(None);
         };
@@ -113,12 +189,8 @@ impl Dependencies {
             + DeserializeOwned
             + std::fmt::Debug,
     {
-        let api: Api<K> = Api::namespaced(self.client.clone(), &self.namespace);
         let kind = K::kind(&());
-        let found = api.get_opt(name).await.map_err(|source| Error::Read {
-            what: format!("{kind} {}/{name}", self.namespace),
-            source,
-        })?;
+        let found = self.get::<K>(name).await?;
         if found.is_none() {
             self.missing
                 .push(format!("{kind} {}/{name}", self.namespace));

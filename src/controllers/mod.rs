@@ -23,7 +23,7 @@ mod certificate;
 pub mod connect;
 pub(crate) mod deployment;
 pub mod domain;
-mod environment;
+pub(crate) mod environment;
 
 use std::{fmt::Debug, future::Future, sync::Arc, time::Duration};
 

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use super::{
     Result,
-    http::{Auth, CircuitSnapshot, HttpConfig, HttpMetrics, ProviderHttp},
+    http::{Auth, BudgetConfig, CircuitSnapshot, HttpConfig, HttpMetrics, ProviderHttp},
 };
 
 /// Which provider instance a client talks to.
@@ -42,6 +42,8 @@ struct Entry {
 
 struct Inner {
     metrics: Arc<HttpMetrics>,
+    /// Replaces each client's default budget (an operator's setting for its accounts).
+    budget: Option<BudgetConfig>,
     hasher: RandomState,
     entries: Mutex<HashMap<Instance, Entry>>,
 }
@@ -92,6 +94,20 @@ impl Pool {
         Self {
             inner: Arc::new(Inner {
                 metrics,
+                budget: None,
+                hasher: RandomState::new(),
+                entries: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The same (empty) pool, giving every client `budget` instead of its own default.
+    #[must_use]
+    pub fn with_budget(self, budget: BudgetConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                metrics: self.inner.metrics.clone(),
+                budget: Some(budget),
                 hasher: RandomState::new(),
                 entries: Mutex::new(HashMap::new()),
             }),
@@ -107,7 +123,10 @@ impl Pool {
     /// The shared HTTP layer for `config`'s provider instance: the cached one when provider,
     /// base URL, account and credential match, else a new one that replaces any instance of
     /// the same account with another credential.
-    pub fn http(&self, config: HttpConfig) -> Result<ProviderHttp> {
+    pub fn http(&self, mut config: HttpConfig) -> Result<ProviderHttp> {
+        if let Some(budget) = self.inner.budget {
+            config.budget = budget;
+        }
         let instance = Instance {
             provider: config.provider,
             base_url: config.base_url.trim_end_matches('/').to_owned(),

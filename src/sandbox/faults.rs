@@ -106,7 +106,24 @@ struct Inner {
     window_start: Instant,
     used: u32,
     injected: u64,
+    requests: RequestTally,
 }
+
+/// How many API requests a server received (admin routes excluded), split into reads and
+/// writes, with the most recent writes named (`POST /v10/projects/web/env`, `mutation
+/// variableCollectionUpsert`). Tests assert on it that a dry run wrote nothing, and the
+/// benchmarks count the calls of a steady state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestTally {
+    pub reads: u64,
+    pub writes: u64,
+    /// The last [`WRITE_LOG`] writes, oldest first.
+    pub recent_writes: std::collections::VecDeque<String>,
+}
+
+/// How many writes [`RequestTally::recent_writes`] keeps.
+pub const WRITE_LOG: usize = 200;
 
 /// One server's fault switchboard.
 pub struct Faults {
@@ -152,6 +169,7 @@ impl Faults {
                 window_start: Instant::now(),
                 used: 0,
                 injected: 0,
+                requests: RequestTally::default(),
             }),
         }
     }
@@ -192,6 +210,27 @@ impl Faults {
     /// How many faults (latency excluded) were injected so far.
     pub fn injected(&self) -> u64 {
         lock(&self.inner).injected
+    }
+
+    /// The API requests received so far.
+    pub fn requests(&self) -> RequestTally {
+        lock(&self.inner).requests.clone()
+    }
+
+    /// Counts one request; `write` names it when it is a write.
+    fn count(&self, write: Option<String>) {
+        let mut inner = lock(&self.inner);
+        let tally = &mut inner.requests;
+        match write {
+            None => tally.reads += 1,
+            Some(name) => {
+                tally.writes += 1;
+                if tally.recent_writes.len() == WRITE_LOG {
+                    tally.recent_writes.pop_front();
+                }
+                tally.recent_writes.push_back(name);
+            }
+        }
     }
 
     /// The fate of a build started now (consumes randomness only when a rate is set).
@@ -305,6 +344,8 @@ pub(crate) async fn guard(State(g): State<Guard>, req: Request, next: Next) -> R
     if req.uri().path().starts_with("/_sandbox/") {
         return next.run(req).await;
     }
+    let (req, write) = classify(req).await;
+    g.faults.count(write);
     let (delay, verdict) = g.faults.judge();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -329,6 +370,44 @@ pub(crate) async fn guard(State(g): State<Guard>, req: Request, next: Next) -> R
         );
     }
     resp
+}
+
+/// Whether a request writes, and its name if so. REST writes are any method but GET/HEAD; a
+/// GraphQL request (Railway) writes when its document is a mutation, so its body is read
+/// (and put back).
+async fn classify(req: Request) -> (Request, Option<String>) {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        return (req, None);
+    }
+    if !path.ends_with("/graphql/v2") {
+        return (req, Some(format!("{method} {path}")));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 << 20)
+        .await
+        .unwrap_or_default();
+    let query = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["query"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let write = query.trim_start().strip_prefix("mutation").map(|rest| {
+        // The first field after the operation header: `mutation X($a: T) { field(…) … }`.
+        let field = rest
+            .split_once('{')
+            .map(|(_, body)| body)
+            .unwrap_or_default()
+            .trim_start()
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .next()
+            .unwrap_or_default();
+        format!("mutation {field}")
+    });
+    (
+        Request::from_parts(parts, axum::body::Body::from(bytes)),
+        write,
+    )
 }
 
 /// The `X-RateLimit-*` trio; `reset` is whatever the provider documents (epoch or seconds).

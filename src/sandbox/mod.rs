@@ -7,7 +7,8 @@
 //!
 //! - `GET /_sandbox/faults`, `POST /_sandbox/faults` (a [`FaultConfig`] body replaces the faults),
 //!   `DELETE /_sandbox/faults`;
-//! - `GET /_sandbox/state`: the simulator's whole state as JSON (ids of the fixtures included);
+//! - `GET /_sandbox/state`: the simulator's whole state as JSON (ids of the fixtures included),
+//!   and the API requests it received (`requests`: reads, writes, the recent writes by name);
 //! - `GET /_sandbox/dns`, `POST /_sandbox/dns` (`{"type","name","value"}` or an array):
 //!   records the sandbox treats as existing in public DNS.
 //!
@@ -56,7 +57,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
-pub use faults::{BuildFault, Dialect, Fate, FaultConfig, Faults, RateInfo};
+pub use faults::{BuildFault, Dialect, Fate, FaultConfig, Faults, RateInfo, RequestTally};
 pub use vercel::{TEAM_ID as VERCEL_TEAM_ID, TEAM_SLUG as VERCEL_TEAM_SLUG};
 
 use faults::lock;
@@ -477,6 +478,7 @@ fn admin_routes(admin: Admin) -> Router {
             "server": a.faults.name(),
             "faults": a.faults.get(),
             "faultsInjected": a.faults.injected(),
+            "requests": a.faults.requests(),
             "state": a.state.snapshot(),
         }))
     }

@@ -290,6 +290,44 @@ async fn releases_roll_out_and_bad_ones_are_rolled_back_and_held() {
     );
 }
 
+// Protects: a new commit on a Live Deployment (the everyday `kubectl apply` or Git push)
+// starts exactly one provider deployment of that commit, goes Live on it with the new id and
+// URL in status, serves it, and names the previous release.
+#[tokio::test]
+async fn a_new_commit_deploys_one_release_and_goes_live() {
+    let client = support::client().await;
+    let ns = support::namespace(&client, "new_commit").await;
+    let sb = sandbox(Duration::from_millis(200)).await;
+    let c = controller(&ns, &sb, None);
+    c.wait_ready().await;
+    apply(&ns, &estate(&sb, C1));
+    let first = wait_for(&ns, &c, "C1 live", |d| phase(d) == "Live").await;
+    let first_id = first["status"]["current"]["deploymentId"].clone();
+
+    apply(&ns, &deployment(C2));
+    let live = wait_for(&ns, &c, "C2 live", |d| {
+        phase(d) == "Live" && d["status"]["current"]["revision"] == C2
+    })
+    .await;
+    let s = &live["status"];
+    let id = s["current"]["deploymentId"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_ne!(s["current"]["deploymentId"], first_id);
+    assert_eq!(condition(&live, "Ready").unwrap()["status"], "True");
+    assert_eq!(s["previous"]["revision"], C1, "{s:#}");
+    assert_eq!(s["history"][0]["revision"], C2, "{s:#}");
+    assert_eq!(s["history"][0]["outcome"], "Live", "{s:#}");
+    assert_eq!(serving(&sb).await, id, "the new release serves");
+    // Exactly one deployment per commit, also after a few more reconciles.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let all = vercel_deployments(&sb).await;
+    assert_eq!(of_commit(&all, C1).len(), 1, "{all:#?}");
+    assert_eq!(of_commit(&all, C2).len(), 1, "{all:#?}");
+    assert_eq!(all.len(), 2, "{all:#?}");
+}
+
 async fn rollback(c: &ControllerProcess, token: &str, body: Value) -> (StatusCode, Value) {
     let resp = reqwest::Client::new()
         .post(format!(

@@ -496,6 +496,29 @@ fn deployment_phases_map_to_argo_health() {
         (status.as_str(), message.as_str()),
         ("Degraded", "build of 1234abcd failed")
     );
+    // A rollback under way is on its way back to a good release, not broken: Progressing,
+    // with berth's message, or with what the record says when there is no message yet.
+    let rolling = json!({
+        "observedGeneration": 2,
+        "phase": "RollingBack",
+        "rollingBack": {"fromRevision": "0badc0de", "toRevision": "600dc0de", "reason": "HealthCheckFailed"},
+        "conditions": [condition("Ready", "False", "RollingBack", "rolling back to revision 600dc0de")],
+    });
+    let (status, message) = argo_health(&deployment("rolling-back", rolling.clone()));
+    assert_eq!(
+        (status.as_str(), message.as_str()),
+        ("Progressing", "rolling back to revision 600dc0de")
+    );
+    let mut bare = rolling;
+    bare["conditions"] = json!([]);
+    let (status, message) = argo_health(&deployment("rolling-back", bare));
+    assert_eq!(
+        (status.as_str(), message.as_str()),
+        (
+            "Progressing",
+            "Rolling back revision 0badc0de to 600dc0de (HealthCheckFailed)"
+        )
+    );
     // A Stalled build (say, the progress deadline passed) is Degraded, not "Building".
     let (status, _) = argo_health(&deployment(
         "deadline",

@@ -79,7 +79,7 @@ impl Reconciler for Deployment {
 }
 
 /// Only the binding of the service's platform, so only its credential is read.
-fn platform_binding(p: &Providers, spec: &DeploymentSpec) -> Providers {
+pub(crate) fn platform_binding(p: &Providers, spec: &DeploymentSpec) -> Providers {
     if spec.service.railway.is_some() {
         Providers {
             railway: p.railway.clone(),

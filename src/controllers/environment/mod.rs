@@ -7,8 +7,8 @@
 //!        (missing → Blocked)                                        └──► delete owned leftovers
 //! ```
 
-mod desired;
-mod sync_plan;
+pub(crate) mod desired;
+pub(crate) mod sync_plan;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -130,7 +130,7 @@ fn drift_note(
 }
 
 /// Every declared variable's value, by name; missing sources are noted in `deps`.
-async fn resolve_values(
+pub(crate) async fn resolve_values(
     spec: &EnvironmentSpec,
     deps: &mut Dependencies,
 ) -> Result<BTreeMap<String, Secret>, Error> {
@@ -166,14 +166,7 @@ impl Sync<'_> {
         values: &BTreeMap<String, Secret>,
     ) -> Outcome<EnvironmentStatus> {
         let desired = desired::by_target(self.spec, values, OWNER_MARKER);
-        // Targets synced before but no longer declared still get their owned variables removed.
-        let mut targets: BTreeSet<Target> = desired.keys().cloned().collect();
-        targets.extend(
-            status
-                .targets
-                .iter()
-                .filter_map(|t| Target::parse(&t.target)),
-        );
+        let targets = visited(&desired, &status);
 
         let mut unmanaged = Vec::new();
         let mut pending_changes = Vec::new();
@@ -238,22 +231,16 @@ impl Sync<'_> {
         want: &[providers::variables::DesiredVariable],
         status: &mut EnvironmentStatus,
     ) -> Result<TargetReport, Failure> {
-        let (client, key) = self.connections.variables(target).map_err(Failure::Spec)?;
         let label = target.label();
         let before = status.targets.iter().find(|t| t.target == label).cloned();
-        let previous = sync_plan::Previous {
-            hash: before.as_ref().and_then(|b| b.hash.as_deref()),
-            owned: before.as_ref().map_or(&[][..], |b| b.owned.as_slice()),
-        };
-        let remote = client.list(target.service()).await?;
-        let plan = sync_plan::plan(
+        let Observed { client, plan, .. } = observe_target(
+            self.connections,
+            target,
             want,
-            &remote,
-            previous,
+            before.as_ref(),
             self.spec.drift_policy,
-            key,
-            OWNER_MARKER,
-        );
+        )
+        .await?;
         let mut pending: Vec<String> = plan
             .upserts
             .iter()
@@ -298,13 +285,61 @@ impl Sync<'_> {
     }
 }
 
+/// Every target a pass visits: the declared ones, and those synced before but no longer
+/// declared (their owned variables are removed).
+pub(crate) fn visited(
+    desired: &BTreeMap<Target, Vec<providers::variables::DesiredVariable>>,
+    status: &EnvironmentStatus,
+) -> BTreeSet<Target> {
+    let mut targets: BTreeSet<Target> = desired.keys().cloned().collect();
+    targets.extend(
+        status
+            .targets
+            .iter()
+            .filter_map(|t| Target::parse(&t.target)),
+    );
+    targets
+}
+
+/// One target as listed and planned.
+pub(crate) struct Observed<'a> {
+    /// The client that listed it (and writes the plan).
+    pub client: &'a dyn providers::variables::Variables,
+    /// What the platform holds.
+    pub remote: Vec<providers::variables::RemoteVariable>,
+    pub plan: sync_plan::TargetPlan,
+}
+
+/// Observe (one list call) and plan (pure) one target, against what its last sync recorded.
+/// The reconciler applies the plan; `berth plan` only prints it.
+pub(crate) async fn observe_target<'a>(
+    connections: &'a Connections,
+    target: &Target,
+    want: &[providers::variables::DesiredVariable],
+    before: Option<&TargetSyncStatus>,
+    policy: crate::api::environment::DriftPolicy,
+) -> Result<Observed<'a>, Failure> {
+    let (client, key) = connections.variables(target).map_err(Failure::Spec)?;
+    let previous = sync_plan::Previous {
+        hash: before.and_then(|b| b.hash.as_deref()),
+        owned: before.map_or(&[][..], |b| b.owned.as_slice()),
+    };
+    let remote = client.list(target.service()).await?;
+    let plan = sync_plan::plan(want, &remote, previous, policy, key, OWNER_MARKER);
+    Ok(Observed {
+        client,
+        remote,
+        plan,
+    })
+}
+
 struct TargetReport {
     unmanaged: Vec<String>,
     /// Changes not made (observe-only).
     pending: Vec<String>,
 }
 
-enum Failure {
+pub(crate) enum Failure {
     /// A target the bindings cannot reach (a Railway service without `providers.railway`).
     Spec(String),
     Provider(providers::Error),

@@ -34,6 +34,9 @@ pub(super) struct Inner {
     pub(super) deployments: Vec<DepRow>,
     /// (environment, service or `None` for shared) → name → value.
     pub(super) variables: HashMap<(String, Option<String>), BTreeMap<String, String>>,
+    /// How often each variable was written, keyed `environment/service/NAME` (`-` for
+    /// shared): tests see from it which values a sync rewrote.
+    pub(super) variable_writes: BTreeMap<String, u64>,
     pub(super) service_domains: Vec<ServiceDomainRow>,
     pub(super) custom_domains: Vec<CustomDomainRow>,
 }
@@ -126,6 +129,7 @@ impl Snapshot for State {
             "deployments": inner.deployments,
             "serviceDomains": inner.service_domains,
             "customDomains": inner.custom_domains,
+            "variableWrites": inner.variable_writes,
         })
     }
 }

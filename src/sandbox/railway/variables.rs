@@ -173,11 +173,20 @@ impl VariableMutations {
             &input.environment_id,
             input.service_id.as_deref(),
         )?;
-        lock(&s.inner)
-            .variables
-            .entry((input.environment_id.clone(), input.service_id.clone()))
-            .or_default()
-            .insert(input.name, input.value);
+        {
+            let mut inner = lock(&s.inner);
+            count_write(
+                &mut inner,
+                &input.environment_id,
+                input.service_id.as_deref(),
+                &input.name,
+            );
+            inner
+                .variables
+                .entry((input.environment_id.clone(), input.service_id.clone()))
+                .or_default()
+                .insert(input.name, input.value);
+        }
         if !input.skip_deploys {
             s.redeploy_after_variables(&input.environment_id, input.service_id.as_deref());
         }
@@ -198,6 +207,14 @@ impl VariableMutations {
         )?;
         {
             let mut inner = lock(&s.inner);
+            for name in input.variables.0.keys() {
+                count_write(
+                    &mut inner,
+                    &input.environment_id,
+                    input.service_id.as_deref(),
+                    name,
+                );
+            }
             let vars = inner
                 .variables
                 .entry((input.environment_id.clone(), input.service_id.clone()))
@@ -235,4 +252,9 @@ impl VariableMutations {
         s.redeploy_after_variables(&input.environment_id, input.service_id.as_deref());
         Ok(true)
     }
+}
+
+fn count_write(inner: &mut Inner, env: &str, service: Option<&str>, name: &str) {
+    let key = format!("{env}/{}/{name}", service.unwrap_or("-"));
+    *inner.variable_writes.entry(key).or_default() += 1;
 }

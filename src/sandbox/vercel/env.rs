@@ -61,6 +61,20 @@ fn env_json(e: &Env, decrypt: bool) -> Value {
     })
 }
 
+/// An entry for the admin state: the value only as its sha256 (hex).
+pub(super) fn admin_json(e: &Env) -> Value {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(e.value.as_bytes());
+    json!({
+        "key": e.key,
+        "type": e.kind,
+        "target": e.target,
+        "comment": e.comment,
+        "updatedAt": e.updated_at,
+        "valueSha256": hex::encode(digest),
+    })
+}
+
 pub(super) async fn list_env(
     AxState(s): AxState<Shared>,
     Path(project): Path<String>,

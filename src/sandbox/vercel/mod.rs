@@ -130,6 +130,9 @@ impl Snapshot for State {
             "deployments": inner.deployments.iter().map(deployment_json).collect::<Vec<_>>(),
             "domains": inner.domains.iter().map(|d| json!({"name": d.name, "projectId": d.project_id, "verified": d.verified})).collect::<Vec<_>>(),
             "envCount": inner.envs.values().map(Vec::len).sum::<usize>(),
+            // Every entry by project id, with a digest instead of the value: tests can check
+            // that a sensitive value arrived without the admin API ever showing one.
+            "envs": inner.envs.iter().map(|(project, list)| (project.clone(), Value::Array(list.iter().map(env::admin_json).collect()))).collect::<serde_json::Map<_, _>>(),
         })
     }
 }

@@ -1,0 +1,412 @@
+//! An estate at scale against the sandbox and a real kube-apiserver + etcd (started here), with
+//! a real `berth controller` process:
+//! 1. convergence: E Environments × V variables (Vercel, a fifth from a Secret) and D
+//!    Deployments (one Vercel project each) applied at once; time until every Environment is
+//!    Ready and every Deployment Live (goal ≤ 60 s for 100 × 50 and 1,000), and peak RSS;
+//! 2. steady state: provider calls for a while after convergence, from the sandbox's request
+//!    tally and the controller's `berth_provider_requests_total` by operation (goal: no
+//!    writes; reads per resource per resync);
+//! 3. apply → deploy: a new commit patched onto one Deployment at a time, timed until the
+//!    sandbox has the deployment of that commit (goal p95 ≤ 500 ms).
+//!
+//! `cargo bench --bench estate`. Sizes: `BERTH_BENCH_ENVIRONMENTS` (100), `BERTH_BENCH_VARIABLES`
+//! (50), `BERTH_BENCH_DEPLOYMENTS` (1000); `BERTH_BENCH_STEADY_SECONDS` (60),
+//! `BERTH_BENCH_RESYNC_SECONDS` (30), `BERTH_BENCH_LATENCY_SAMPLES` (40),
+//! `BERTH_BENCH_PROVIDER_RATE` (requests/s per provider account; default 10 as in production —
+//! all of the estate shares one Vercel team here, so that budget bounds convergence).
+
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use berth::{
+    api::{Deployment, Environment},
+    devstack::{ControlPlane, Supervised, free_port},
+    providers::{
+        deploys::Deploys,
+        http::{BudgetConfig, HttpMetrics, ProviderHttp, Secret},
+        vercel::VercelClient,
+    },
+    sandbox::{Fixtures, Sandbox, SandboxConfig, SandboxHandle, Steps},
+};
+use futures::{StreamExt, TryStreamExt, stream};
+use kube::{
+    Api, Client,
+    api::{ListParams, Patch, PatchParams, PostParams},
+};
+use serde_json::{Value, json};
+
+const NS: &str = "bench-estate";
+
+fn var(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let envs = var("BERTH_BENCH_ENVIRONMENTS", 100) as usize;
+    let vars = var("BERTH_BENCH_VARIABLES", 50) as usize;
+    let deps = var("BERTH_BENCH_DEPLOYMENTS", 1000) as usize;
+    let steady = Duration::from_secs(var("BERTH_BENCH_STEADY_SECONDS", 60));
+    let resync = var("BERTH_BENCH_RESYNC_SECONDS", 30);
+    let samples = var("BERTH_BENCH_LATENCY_SAMPLES", 40) as usize;
+    let rate = std::env::var("BERTH_BENCH_PROVIDER_RATE").ok();
+
+    let plane = ControlPlane::start().await?;
+    let client = plane.client().await?;
+    berth::crdgen::install(&client, Duration::from_secs(60)).await?;
+    let sb = sandbox(envs, deps).await?;
+    let ns: k8s_openapi::api::core::v1::Namespace =
+        serde_json::from_value(json!({"metadata": {"name": NS}}))?;
+    Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await?;
+
+    let port = free_port()?;
+    let mut env = vec![
+        ("KUBECONFIG", plane.kubeconfig.display().to_string()),
+        ("BERTH_LISTEN", format!("127.0.0.1:{port}")),
+        ("POD_NAMESPACE", NS.to_string()),
+        ("BERTH_WATCH_NAMESPACE", NS.to_string()),
+        ("BERTH_RESYNC_SECONDS", resync.to_string()),
+        ("BERTH_HEALTH_CHECK_VIA", sb.apps_url().to_string()),
+        ("RUST_LOG", "warn".into()),
+    ];
+    if let Some(rate) = &rate {
+        env.push(("BERTH_PROVIDER_RATE", rate.clone()));
+    }
+    let log = plane.dir.join("bench-estate-controller.log");
+    let proc = Supervised::spawn(
+        "berth controller",
+        Path::new(env!("CARGO_BIN_EXE_berth")),
+        &["controller".into()],
+        &log,
+        None,
+        &env,
+    )?;
+    while !reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = proc.pid().ok_or_else(|| anyhow::anyhow!("no pid"))?;
+    println!(
+        "estate: {envs} Environments x {vars} variables, {deps} Deployments; resync {resync}s; provider rate {}",
+        rate.as_deref().unwrap_or("10 (default)")
+    );
+
+    // 1. Convergence.
+    let start = Instant::now();
+    create(&client, &sb, envs, vars, deps).await?;
+    let created = start.elapsed();
+    let mut peak = 0.0_f64;
+    let mut last_print = Instant::now();
+    loop {
+        peak = peak.max(rss_mib(pid).0);
+        let (ready_envs, live) = progress(&client).await?;
+        if ready_envs == envs && live == deps {
+            break;
+        }
+        if last_print.elapsed() > Duration::from_secs(15) {
+            println!(
+                "  {:.0}s: {ready_envs}/{envs} Environments Ready, {live}/{deps} Deployments Live",
+                start.elapsed().as_secs_f64()
+            );
+            last_print = Instant::now();
+        }
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(1200),
+            "not converged after 20 min: {ready_envs}/{envs} Environments, {live}/{deps} Deployments (log: {})",
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let converged = start.elapsed();
+    let (_, hwm) = rss_mib(pid);
+    println!(
+        "converge: created in {:.1}s; all Ready/Live after {:.1}s (goal <= 60s); controller RSS peak {:.1}MiB",
+        created.as_secs_f64(),
+        converged.as_secs_f64(),
+        hwm.max(peak)
+    );
+    let variables_at_vercel = state(sb.vercel_url()).await?["state"]["envCount"].clone();
+    println!("  Vercel holds {variables_at_vercel} variable entries");
+
+    // 2. Steady state.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (r0, w0) = tally(&sb).await?;
+    let m0 = operations(port).await?;
+    tokio::time::sleep(steady).await;
+    let (r1, w1) = tally(&sb).await?;
+    let m1 = operations(port).await?;
+    let resyncs = steady.as_secs_f64() / resync as f64;
+    let objects = (envs + deps) as f64;
+    println!(
+        "steady {}s (~{resyncs:.1} resyncs): provider writes {} (goal 0), reads {} = {:.2} per object per resync",
+        steady.as_secs(),
+        w1 - w0,
+        r1 - r0,
+        (r1 - r0) as f64 / objects / resyncs
+    );
+    for (op, n) in &m1 {
+        let d = n - m0.get(op).copied().unwrap_or(0.0);
+        if d > 0.0 {
+            println!("  {op}: {d}");
+        }
+    }
+
+    // 3. Apply → deploy latency.
+    let probe = probe_client(&sb)?;
+    let api: Api<Deployment> = Api::namespaced(client.clone(), NS);
+    let mut latencies = Vec::new();
+    for i in 0..samples.min(deps) {
+        let commit = format!("{:040x}", 0xfeed_0000_u64 + i as u64);
+        let project = format!("svc-{i}");
+        let t0 = Instant::now();
+        api.patch(
+            &format!("dep-{i}"),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"source": {"commit": commit}}})),
+        )
+        .await?;
+        loop {
+            let newest = probe.deployments(&project, 1).await?;
+            if newest.first().and_then(|d| d.commit.as_deref()) == Some(commit.as_str()) {
+                latencies.push(t0.elapsed());
+                break;
+            }
+            anyhow::ensure!(
+                t0.elapsed() < Duration::from_secs(60),
+                "no deployment of {commit} after 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    latencies.sort();
+    let pct = |p: f64| {
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i].as_secs_f64() * 1000.0
+    };
+    if !latencies.is_empty() {
+        println!(
+            "apply -> deploy call: n={} p50={:.0}ms p95={:.0}ms max={:.0}ms (goal p95 <= 500ms)",
+            latencies.len(),
+            pct(0.5),
+            pct(0.95),
+            pct(1.0)
+        );
+    }
+    proc.stop();
+    Ok(())
+}
+
+async fn sandbox(envs: usize, deps: usize) -> anyhow::Result<SandboxHandle> {
+    let mut projects: Vec<String> = (0..envs).map(|e| format!("env-{e}")).collect();
+    projects.extend((0..deps).map(|d| format!("svc-{d}")));
+    Ok(Sandbox::start(SandboxConfig {
+        seed: 7,
+        steps: Steps {
+            queue: Duration::from_millis(20),
+            build: Duration::from_millis(200),
+            deploy: Duration::from_millis(200),
+        },
+        fixtures: Fixtures {
+            vercel_projects: projects,
+            ..Fixtures::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await?)
+}
+
+async fn create(
+    client: &Client,
+    sb: &SandboxHandle,
+    envs: usize,
+    vars: usize,
+    deps: usize,
+) -> anyhow::Result<()> {
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), NS);
+    let shared: BTreeMap<String, String> = (0..vars)
+        .map(|v| (format!("k{v}"), format!("secret-value-{v}")))
+        .collect();
+    for (name, data) in [
+        (
+            "vercel-token",
+            BTreeMap::from([("token".to_string(), sb.tokens().vercel.clone())]),
+        ),
+        ("app-secrets", shared),
+    ] {
+        let s = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data}))?;
+        secrets.create(&PostParams::default(), &s).await?;
+    }
+    let environments = (0..envs).map(|e| {
+        let variables: Vec<Value> = (0..vars)
+            .map(|v| {
+                let target = json!([{"vercelProject": format!("env-{e}"), "vercelTargets": ["production", "preview"]}]);
+                if v % 5 == 0 {
+                    json!({"name": format!("SECRET_{v}"), "valueFrom": {"secretKeyRef": {"name": "app-secrets", "key": format!("k{v}")}}, "targets": target})
+                } else {
+                    json!({"name": format!("VAR_{v}"), "value": format!("value-{e}-{v}"), "targets": target})
+                }
+            })
+            .collect();
+        json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Environment", "metadata": {"name": format!("env-{e}")}, "spec": {
+            "providers": {"vercel": {"teamId": berth::sandbox::VERCEL_TEAM_ID, "tokenSecretRef": {"name": "vercel-token", "key": "token"}, "endpoint": sb.vercel_url()}},
+            "variables": variables}})
+    });
+    let deployments = (0..deps).map(|d| {
+        json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Deployment", "metadata": {"name": format!("dep-{d}")}, "spec": {
+            "environmentRef": {"name": format!("env-{}", d % envs.max(1))},
+            "service": {"vercel": {"project": format!("svc-{d}")}},
+            "source": {"repo": "vocilia/web", "ref": "main", "commit": format!("{:040x}", d + 1)},
+            "healthCheck": {"interval": "1s", "timeout": "500ms", "successThreshold": 1}}})
+    });
+    let env_api: Api<Environment> = Api::namespaced(client.clone(), NS);
+    let dep_api: Api<Deployment> = Api::namespaced(client.clone(), NS);
+    stream::iter(environments)
+        .map(|body| {
+            let api = env_api.clone();
+            async move {
+                api.create(&PostParams::default(), &serde_json::from_value(body)?)
+                    .await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await?;
+    stream::iter(deployments)
+        .map(|body| {
+            let api = dep_api.clone();
+            async move {
+                api.create(&PostParams::default(), &serde_json::from_value(body)?)
+                    .await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(())
+}
+
+/// (Environments Ready, Deployments Live).
+async fn progress(client: &Client) -> anyhow::Result<(usize, usize)> {
+    let envs = Api::<Environment>::namespaced(client.clone(), NS)
+        .list(&ListParams::default())
+        .await?;
+    let ready = envs
+        .items
+        .iter()
+        .filter(|e| {
+            e.status.as_ref().is_some_and(|s| {
+                s.common
+                    .conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "True")
+            })
+        })
+        .count();
+    let deps = Api::<Deployment>::namespaced(client.clone(), NS)
+        .list(&ListParams::default())
+        .await?;
+    let live = deps
+        .items
+        .iter()
+        .filter(|d| {
+            d.status
+                .as_ref()
+                .is_some_and(|s| s.phase == Some(berth::api::deployment::DeploymentPhase::Live))
+        })
+        .count();
+    Ok((ready, live))
+}
+
+async fn state(url: &str) -> anyhow::Result<Value> {
+    Ok(reqwest::get(format!("{url}/_sandbox/state"))
+        .await?
+        .json()
+        .await?)
+}
+
+/// (reads, writes) the Vercel simulator received.
+async fn tally(sb: &SandboxHandle) -> anyhow::Result<(u64, u64)> {
+    let s = state(sb.vercel_url()).await?;
+    Ok((
+        s["requests"]["reads"].as_u64().unwrap_or(0),
+        s["requests"]["writes"].as_u64().unwrap_or(0),
+    ))
+}
+
+/// The controller's provider requests by `provider/operation`.
+async fn operations(port: u16) -> anyhow::Result<BTreeMap<String, f64>> {
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await?
+        .text()
+        .await?;
+    let mut out = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("berth_provider_requests_total{"))
+    {
+        let label = |name: &str| {
+            line.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("")
+                .to_string()
+        };
+        let n: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        *out.entry(format!("{}/{}", label("provider"), label("operation")))
+            .or_default() += n;
+    }
+    Ok(out)
+}
+
+/// A Vercel client of the bench's own, with room to poll every few milliseconds.
+fn probe_client(sb: &SandboxHandle) -> anyhow::Result<VercelClient> {
+    let mut config = VercelClient::config(
+        sb.vercel_url(),
+        Secret::new(sb.tokens().vercel.clone()),
+        Some(berth::sandbox::VERCEL_TEAM_ID),
+    );
+    config.budget = BudgetConfig {
+        per_second: 1000.0,
+        burst: 1000,
+        max_wait: Duration::from_secs(1),
+    };
+    let http = ProviderHttp::new(config, Arc::new(HttpMetrics::default()))?;
+    Ok(VercelClient::new(
+        http,
+        Some(berth::sandbox::VERCEL_TEAM_ID.into()),
+    ))
+}
+
+/// VmRSS and VmHWM (peak) of a process, in MiB.
+fn rss_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
