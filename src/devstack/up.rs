@@ -65,6 +65,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         // Deployment URLs are the sandbox's: its apps server answers for every one of them.
         health_check_via: Some(sandbox.urls().apps.clone()),
         log_json: false,
+        monitoring: crate::monitoring::job::Args::default(),
     };
     let controller = tokio::spawn(crate::run::serve(client.clone(), controller_args, rx));
 
