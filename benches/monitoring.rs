@@ -104,14 +104,21 @@ async fn main() {
     let pg = Postgres::start().await.expect("postgres starts");
 
     let pool = fresh(&pg, "ingest_unnest").await;
-    let unnest = ingest_rate(&pool, total, |p, b| async move {
-        ingest::insert(&p, &b).await
-    })
+    let unnest = ingest_rate(
+        &pool,
+        total,
+        |p, b| async move { ingest::insert(&p, &b).await },
+    )
     .await;
     println!("ingest INSERT…UNNEST: {total} samples, {unnest:.0} samples/s");
 
     let pool = fresh(&pg, "ingest_copy").await;
-    let copy = ingest_rate(&pool, total, |p, b| async move { ingest::copy(&p, &b).await }).await;
+    let copy = ingest_rate(
+        &pool,
+        total,
+        |p, b| async move { ingest::copy(&p, &b).await },
+    )
+    .await;
     println!("ingest COPY:          {total} samples, {copy:.0} samples/s");
 
     let started = Instant::now();
@@ -138,7 +145,9 @@ async fn main() {
     let now = Utc::now();
     for (label, span) in [("1h", TimeDelta::hours(1)), ("30d", TimeDelta::days(30))] {
         let started = Instant::now();
-        let rows = report::summarize(&pool, &page, now - span, now).await.unwrap();
+        let rows = report::summarize(&pool, &page, now - span, now)
+            .await
+            .unwrap();
         println!(
             "report {label} of 100 targets: {:?} ({} rows)",
             started.elapsed(),

@@ -266,11 +266,12 @@ async fn summaries(
     };
 
     // Candidates: probed now, or with history in the window; filtered by the query.
-    let mut candidates: BTreeSet<String> = report::targets_with_data(store.pool(), req.from, req.to)
-        .await
-        .map_err(unavailable)?
-        .into_iter()
-        .collect();
+    let mut candidates: BTreeSet<String> =
+        report::targets_with_data(store.pool(), req.from, req.to)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .collect();
     candidates.extend(
         targets::from_caches(&state.caches, None)
             .into_iter()
@@ -390,12 +391,18 @@ mod tests {
         assert!(bad(&[("from", "2026-01-01T00:00:00Z")]).contains("from and to"));
         assert!(bad(&[("from", "yesterday"), ("to", "2026-01-01T00:00:00Z")]).contains("from"));
         assert!(
-            bad(&[("from", "2026-01-02T00:00:00Z"), ("to", "2026-01-01T00:00:00Z")])
-                .contains("before")
+            bad(&[
+                ("from", "2026-01-02T00:00:00Z"),
+                ("to", "2026-01-01T00:00:00Z")
+            ])
+            .contains("before")
         );
         assert!(
-            bad(&[("from", "2024-01-01T00:00:00Z"), ("to", "2026-01-01T00:00:00Z")])
-                .contains("400 days")
+            bad(&[
+                ("from", "2024-01-01T00:00:00Z"),
+                ("to", "2026-01-01T00:00:00Z")
+            ])
+            .contains("400 days")
         );
         assert!(bad(&[("limit", "0")]).contains("limit"));
         assert!(bad(&[("limit", "501")]).contains("limit"));
@@ -407,7 +414,10 @@ mod tests {
     #[test]
     fn good_queries_parse_with_defaults() {
         let r = parse(MonitoringQuery::default(), now()).unwrap();
-        assert_eq!((r.from, r.to, r.limit), (now() - TimeDelta::hours(24), now(), 100));
+        assert_eq!(
+            (r.from, r.to, r.limit),
+            (now() - TimeDelta::hours(24), now(), 100)
+        );
         let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("ns/Domain/a");
         let r = parse(
             q(&[

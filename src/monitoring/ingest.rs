@@ -4,7 +4,9 @@
 //!
 //! Two write paths: [`insert`], one `INSERT … SELECT FROM UNNEST` of column arrays (one
 //! statement, one round trip, any batch size), and [`copy`], `COPY … FROM STDIN`. The bench
-//! (`benches/monitoring.rs`) measures both; the job uses `COPY`, the faster one there.
+//! (`benches/monitoring.rs`) measures both: about the same (~110–120k samples/s from four
+//! writers on two cores), `INSERT` slightly ahead, so the job uses it (typed binds, no text
+//! escaping).
 
 use std::{fmt::Write as _, time::Duration};
 
@@ -174,7 +176,7 @@ impl Batcher {
         if self.pending.is_empty() {
             return;
         }
-        match copy(&self.pool, &self.pending).await {
+        match insert(&self.pool, &self.pending).await {
             Ok(_) => self.pending.clear(),
             Err(e) => {
                 let over = self.pending.len().saturating_sub(BACKLOG_MAX);

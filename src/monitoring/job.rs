@@ -99,7 +99,13 @@ impl Monitoring {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %crate::controllers::runtime::error_chain(&e), "probes cannot run");
-                status(&self.jobs, PROBES, "when leading", Some(e.to_string()), None);
+                status(
+                    &self.jobs,
+                    PROBES,
+                    "when leading",
+                    Some(e.to_string()),
+                    None,
+                );
                 return;
             }
         };
@@ -129,8 +135,12 @@ impl Monitoring {
                 let targets = targets::from_caches(&self.caches, self.config.via.as_deref());
                 schedule.sync(targets, now);
                 for target in schedule.take_due(now) {
-                    let (prober, tx, limit, metrics) =
-                        (prober.clone(), tx.clone(), limit.clone(), self.metrics.clone());
+                    let (prober, tx, limit, metrics) = (
+                        prober.clone(),
+                        tx.clone(),
+                        limit.clone(),
+                        self.metrics.clone(),
+                    );
                     running.spawn(async move {
                         let Ok(_permit) = limit.acquire_owned().await else {
                             return;
@@ -143,7 +153,10 @@ impl Monitoring {
                 status(
                     &self.jobs,
                     PROBES,
-                    &format!("{} targets, each every healthCheck.interval", schedule.len()),
+                    &format!(
+                        "{} targets, each every healthCheck.interval",
+                        schedule.len()
+                    ),
                     None,
                     schedule.next_wake(),
                 );
@@ -168,6 +181,18 @@ impl Monitoring {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_prune: Option<tokio::time::Instant> = None;
         let pool = self.store.pool();
+        let every = self.config.rollup_every;
+        let prune_every = self.config.prune_every;
+        // Listed from the start, so /health/jobs shows them before their first run.
+        for (name, period) in [(ROLLUPS, every), (RETENTION, prune_every)] {
+            self.jobs.upsert(JobStatus {
+                name: name.into(),
+                schedule: format!("every {}s", period.as_secs()),
+                last_run: None,
+                last_outcome: None,
+                next_run: None,
+            });
+        }
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -181,14 +206,22 @@ impl Monitoring {
                 tracing::warn!(error = %crate::controllers::runtime::error_chain(&e), "probe rollup failed");
                 e.to_string()
             });
-            let every = self.config.rollup_every;
-            status(&self.jobs, ROLLUPS, &format!("every {}s", every.as_secs()), outcome, Some(now + every));
-            let prune_every = self.config.prune_every;
+            status(
+                &self.jobs,
+                ROLLUPS,
+                &format!("every {}s", every.as_secs()),
+                outcome,
+                Some(now + every),
+            );
             if last_prune.is_none_or(|t| t.elapsed() >= prune_every) {
                 let outcome = match rollup::prune(pool, now, &self.config.retention).await {
                     Ok(p) => {
                         last_prune = Some(tokio::time::Instant::now());
-                        tracing::debug!(samples = p.samples, rollups = p.rollups, "pruned probe history");
+                        tracing::debug!(
+                            samples = p.samples,
+                            rollups = p.rollups,
+                            "pruned probe history"
+                        );
                         None
                     }
                     Err(e) => Some(e.to_string()),

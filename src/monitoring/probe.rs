@@ -296,7 +296,9 @@ mod tests {
                         return;
                     };
                     let svc = hyper::service::service_fn(|_req| async {
-                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Empty::<Bytes>::new()))
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            Empty::<Bytes>::new(),
+                        ))
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(tls), svc)
@@ -322,6 +324,9 @@ mod tests {
             .unwrap()
             .probe(&target(&format!("{base}/health")))
             .await;
-        assert_eq!((s.ok, s.error_kind, s.tls_ms), (false, Some(ErrorKind::Tls), None));
+        assert_eq!(
+            (s.ok, s.error_kind, s.tls_ms),
+            (false, Some(ErrorKind::Tls), None)
+        );
     }
 }

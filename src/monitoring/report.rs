@@ -106,7 +106,11 @@ impl Summary {
             #[allow(clippy::cast_precision_loss)]
             let n = n as f64;
             if n > 0.0 && below + n >= rank {
-                let lower = if i == 0 { 0.0 } else { LATENCY_BUCKETS_MS[i - 1] };
+                let lower = if i == 0 {
+                    0.0
+                } else {
+                    LATENCY_BUCKETS_MS[i - 1]
+                };
                 let upper = LATENCY_BUCKETS_MS.get(i).copied().unwrap_or(max);
                 let (lower, upper) = (lower.max(min), upper.min(max));
                 let share = ((rank - below) / n).clamp(0.0, 1.0);
@@ -140,15 +144,7 @@ pub async fn summarize(
          GROUP BY target ORDER BY target",
         hist = histogram_sum()
     );
-    type Row = (
-        String,
-        i64,
-        i64,
-        Vec<i64>,
-        f64,
-        Option<f64>,
-        Option<f64>,
-    );
+    type Row = (String, i64, i64, Vec<i64>, f64, Option<f64>, Option<f64>);
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(targets)
         .bind(t.days.start)
@@ -225,7 +221,10 @@ mod tests {
     #[test]
     fn windows_tile_into_days_hours_and_edge_minutes() {
         let tiles = tile(t("2026-01-01T22:30:20Z"), t("2026-01-04T01:15:00Z"));
-        assert_eq!(tiles.days, t("2026-01-02T00:00:00Z")..t("2026-01-04T00:00:00Z"));
+        assert_eq!(
+            tiles.days,
+            t("2026-01-02T00:00:00Z")..t("2026-01-04T00:00:00Z")
+        );
         assert_eq!(
             tiles.hours,
             [

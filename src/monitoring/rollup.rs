@@ -246,13 +246,14 @@ pub async fn prune(
     // A bucket goes once it has wholly left the retention window.
     let mut rollups = 0;
     for r in [Resolution::Minute, Resolution::Hour, Resolution::Day] {
-        rollups += sqlx::query("DELETE FROM probe_rollups WHERE resolution = $1 AND bucket_start < $2")
-            .bind(r.as_str())
-            .bind(now - retention.rollups - r.step())
-            .execute(pool)
-            .await
-            .map_err(Error::query("prune probe rollups"))?
-            .rows_affected();
+        rollups +=
+            sqlx::query("DELETE FROM probe_rollups WHERE resolution = $1 AND bucket_start < $2")
+                .bind(r.as_str())
+                .bind(now - retention.rollups - r.step())
+                .execute(pool)
+                .await
+                .map_err(Error::query("prune probe rollups"))?
+                .rows_affected();
     }
     Ok(Pruned { samples, rollups })
 }

@@ -19,6 +19,7 @@ mod deployment_rollout;
 mod estate;
 mod health_scripts;
 mod manifests;
+mod monitoring;
 mod powerdns;
 mod provider_http;
 mod provider_pool;
