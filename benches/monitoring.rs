@@ -29,7 +29,7 @@ fn samples(n: usize, offset: usize) -> Vec<Sample> {
     (0..n)
         .map(|i| {
             let k = i + offset;
-            let ok = k % 50 != 0;
+            let ok = !k.is_multiple_of(50);
             Sample {
                 target: seed::target(k % 1000),
                 at: start + TimeDelta::milliseconds(i64::try_from(k).unwrap() * 7),

@@ -267,7 +267,7 @@ async fn summaries(
 
     // Candidates: probed now, or with history in the window; filtered by the query.
     let mut candidates: BTreeSet<String> =
-        report::targets_with_data(store.pool(), req.from, req.to)
+        report::targets_with_data(store.pool(), req.namespace.as_deref(), req.from, req.to)
             .await
             .map_err(unavailable)?
             .into_iter()

@@ -176,20 +176,29 @@ pub async fn summarize(
         .collect())
 }
 
-/// Every target with rollups in the days overlapping `[from, to)`, sorted.
+/// Every target (in `namespace`, when given) with rollups in the days overlapping
+/// `[from, to)`, sorted.
 pub async fn targets_with_data(
     pool: &PgPool,
+    namespace: Option<&str>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<String>, Error> {
     // Day rows cover every minute of their day, partial days included (see rollup), and
-    // there are few of them: the cheap way to learn who has data.
+    // there are few of them: the cheap way to learn who has data. A namespace is a prefix
+    // range of the primary key: "ns/" up to "ns0" ('0' follows '/').
+    let (lo, hi) = namespace.map_or((String::new(), None), |ns| {
+        (format!("{ns}/"), Some(format!("{ns}0")))
+    });
     sqlx::query_scalar(
         "SELECT DISTINCT target FROM probe_rollups \
-         WHERE resolution = 'day' AND bucket_start >= $1 AND bucket_start < $2 ORDER BY target",
+         WHERE resolution = 'day' AND bucket_start >= $1 AND bucket_start < $2 \
+           AND target >= $3 AND ($4::text IS NULL OR target < $4) ORDER BY target",
     )
     .bind(Resolution::Day.floor(from))
     .bind(to)
+    .bind(lo)
+    .bind(hi)
     .fetch_all(pool)
     .await
     .map_err(Error::query("list monitored targets"))

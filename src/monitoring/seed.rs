@@ -84,6 +84,11 @@ pub async fn rollups_until(
     .map_err(Error::query("seed minute rollups"))?
     .rows_affected();
     let rolled = rollup::roll_up(pool, start, now).await?;
+    // Fresh statistics, or the first reports plan as if the table were empty.
+    sqlx::query("ANALYZE probe_rollups")
+        .execute(pool)
+        .await
+        .map_err(Error::query("analyze probe rollups"))?;
     Ok(Seeded {
         minutes,
         hours: hours + rolled.hours,
