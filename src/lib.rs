@@ -9,6 +9,7 @@
 //! - [`controllers`]: one reconciler a kind plus the shared runtime (status, backoff, finalizers).
 //! - [`http`]: health, metrics and the admin API, served by the same process.
 //! - [`providers`]: provider clients behind capability traits, over one HTTP layer.
+//! - [`monitoring`]: probes of Deployments and Domains, their rollups, uptime and latency reports.
 //! - [`store`]: the Postgres history store (sqlx, `migrations/`).
 //! - [`plan`]: `berth plan`, a dry run of the reconcilers' plans over manifests.
 //! - [`leader`]: Lease-based leader election; only the leader reconciles.
@@ -24,6 +25,7 @@ pub mod devstack;
 pub mod http;
 pub mod jobs;
 pub mod leader;
+pub mod monitoring;
 pub mod plan;
 pub mod providers;
 pub mod run;

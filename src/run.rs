@@ -50,6 +50,9 @@ pub struct ControllerArgs {
     /// higher limits.
     #[arg(long, env = "BERTH_PROVIDER_RATE")]
     pub provider_rate: Option<f64>,
+    /// Probe history retention.
+    #[command(flatten)]
+    pub monitoring: crate::monitoring::job::Args,
 }
 
 /// Arguments of `berth up`.
@@ -145,6 +148,21 @@ pub async fn serve(
     let mut registry = prometheus_client::registry::Registry::default();
     metrics.register(&mut registry);
     providers.metrics().register(&mut registry);
+    let probe_metrics = crate::monitoring::ProbeMetrics::default();
+    probe_metrics.register(&mut registry, caches.clone());
+    let jobs = Arc::new(jobs::Registry::default());
+    // Probes and rollups need the history database; the leader runs them (see `leader`).
+    let monitoring = store.clone().map(|store| {
+        let job = crate::monitoring::job::Monitoring {
+            caches: caches.clone(),
+            store,
+            metrics: probe_metrics,
+            jobs: jobs.clone(),
+            leader: leading.clone(),
+            config: crate::monitoring::Config::new(&args.monitoring, args.health_check_via.clone()),
+        };
+        tokio::spawn(job.run(shutdown.clone()))
+    });
     let ready = Arc::new(AtomicBool::new(false));
     let state = http::AppState {
         caches: caches.clone(),
@@ -154,7 +172,7 @@ pub async fn serve(
         leader: leading,
         identity: identity.clone(),
         ready: ready.clone(),
-        jobs: Arc::new(jobs::Registry::default()),
+        jobs,
         providers,
     };
     let admin = crate::admin::AdminState::new(client.clone(), caches.clone(), store.clone());
@@ -180,6 +198,10 @@ pub async fn serve(
             let _ = stop.wait_for(|s| *s).await;
         });
     let (served, (), _) = tokio::join!(server, controllers, election);
+    // Probes in flight finish and their samples are written before the process exits.
+    if let Some(monitoring) = monitoring {
+        let _ = monitoring.await;
+    }
     served.context("HTTP server failed")
 }
 

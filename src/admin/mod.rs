@@ -7,6 +7,7 @@ pub mod auth;
 mod backups;
 mod deployments;
 pub mod error;
+mod monitoring;
 mod rollback;
 
 use axum::{
@@ -46,6 +47,8 @@ pub fn router(state: AdminState) -> Router {
         .route("/deployment/status", get(deployments::status))
         .route("/deployment/rollback", post(rollback::rollback))
         .route("/monitoring/backups", get(backups::list))
+        .route("/monitoring/uptime", get(monitoring::uptime))
+        .route("/monitoring/performance", get(monitoring::performance))
         .fallback(|| async {
             error::ApiError::NotFound("no such admin endpoint; see /api/admin/openapi.json".into())
         })

@@ -259,6 +259,19 @@ pub struct Caches {
     pub backup_policies: Store<crate::api::BackupPolicy>,
 }
 
+/// Objects in `store` whose status does not reflect their current generation yet: the
+/// controller's work queue, as `/health/detailed` and `/metrics` report it.
+#[must_use]
+pub fn backlog<K: Managed>(store: &Store<K>) -> usize {
+    store
+        .state()
+        .iter()
+        .filter(|o| {
+            o.status().and_then(|s| K::common(s).observed_generation) != o.meta().generation
+        })
+        .count()
+}
+
 /// Drops what berth never reads from cached objects: `managedFields` and kubectl's
 /// last-applied copy of the whole object are most of an object's size, on every replica.
 fn slim<K: kube::Resource>(obj: &mut K) {

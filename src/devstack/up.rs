@@ -74,6 +74,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         health_check_via: Some(sandbox.urls().apps.clone()),
         log_json: false,
         provider_rate: None,
+        monitoring: crate::monitoring::job::Args::default(),
     };
     let controller = tokio::spawn(crate::run::serve(client.clone(), controller_args, rx));
 

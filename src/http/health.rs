@@ -52,17 +52,10 @@ pub struct ControllerHealth {
 }
 
 fn controller<K: Managed>(store: &Store<K>, metrics: &Metrics) -> ControllerHealth {
-    let objects = store.state();
-    let backlog = objects
-        .iter()
-        .filter(|o| {
-            o.status().and_then(|s| K::common(s).observed_generation) != o.meta().generation
-        })
-        .count();
     ControllerHealth {
         kind: K::KIND,
-        objects: objects.len(),
-        backlog,
+        objects: store.state().len(),
+        backlog: crate::controllers::runtime::backlog(store),
         in_flight: metrics.in_flight(K::KIND),
         last_success: metrics.last_success(K::KIND),
         reconciles: metrics.reconciles(K::KIND, "ok"),

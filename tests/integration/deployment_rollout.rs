@@ -13,7 +13,7 @@ use sqlx::{Connection, Executor, PgConnection};
 
 use crate::support::{self, ControllerProcess, apply, condition, eventually, get_json, kubectl};
 
-async fn sandbox(build: Duration) -> SandboxHandle {
+pub(crate) async fn sandbox(build: Duration) -> SandboxHandle {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     Sandbox::start(SandboxConfig {
         seed: 11,
@@ -29,7 +29,7 @@ async fn sandbox(build: Duration) -> SandboxHandle {
 }
 
 /// A fresh history database in the shared Postgres; returns its URL.
-async fn database() -> String {
+pub(crate) async fn database() -> String {
     let pg = &support::stack().postgres;
     let name = format!("rollout_{}", suffix());
     PgConnection::connect(&pg.url("postgres"))
@@ -51,7 +51,7 @@ fn suffix() -> String {
 
 /// The Environment (bound to the sandbox's Vercel), its token Secret, and Deployment `web`
 /// at `commit`.
-fn estate(sb: &SandboxHandle, commit: &str) -> String {
+pub(crate) fn estate(sb: &SandboxHandle, commit: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Secret\nmetadata: {{name: vercel-token}}\nstringData: {{token: {token}}}\n---\n\
 apiVersion: berth.dev/v1alpha1\nkind: Environment\nmetadata: {{name: production}}\nspec:\n  providers:\n    vercel:\n      tokenSecretRef: {{name: vercel-token, key: token}}\n      endpoint: {url}\n---\n{dep}",

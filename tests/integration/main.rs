@@ -23,6 +23,7 @@ mod environment_sync;
 mod estate;
 mod health_scripts;
 mod manifests;
+mod monitoring;
 mod plan;
 mod powerdns;
 mod provider_http;
