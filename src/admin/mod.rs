@@ -3,10 +3,12 @@
 //! bearer token and are authorised by the API server's RBAC (see [`auth`]); every answer,
 //! error or not, is JSON (see [`error`]).
 
+mod alerts;
 pub mod auth;
 mod backups;
 mod deployments;
 pub mod error;
+pub mod openapi;
 mod rollback;
 
 use axum::{
@@ -46,6 +48,9 @@ pub fn router(state: AdminState) -> Router {
         .route("/deployment/status", get(deployments::status))
         .route("/deployment/rollback", post(rollback::rollback))
         .route("/monitoring/backups", get(backups::list))
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/{id}/ack", post(alerts::ack))
+        .route("/openapi.json", get(openapi::document))
         .fallback(|| async {
             error::ApiError::NotFound("no such admin endpoint; see /api/admin/openapi.json".into())
         })

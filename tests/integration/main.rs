@@ -11,6 +11,7 @@ mod support;
 
 mod admin_api;
 mod admission;
+mod alerts;
 mod backup;
 mod cloudflare_client;
 mod controller;
