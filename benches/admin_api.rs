@@ -28,9 +28,18 @@ use serde_json::json;
 /// `("uptime 30d", "/api/admin/monitoring/uptime?window=30d"),` and
 /// `("performance 24h", "/api/admin/monitoring/performance?window=24h"),`.
 const ENDPOINTS: &[(&str, &str)] = &[
-    ("alerts (firing, 100)", "/api/admin/alerts?state=firing&limit=100"),
-    ("alerts (one namespace)", "/api/admin/alerts?namespace=bench&limit=50"),
-    ("deployment status (one namespace)", "/api/admin/deployment/status?namespace=bench"),
+    (
+        "alerts (firing, 100)",
+        "/api/admin/alerts?state=firing&limit=100",
+    ),
+    (
+        "alerts (one namespace)",
+        "/api/admin/alerts?namespace=bench&limit=50",
+    ),
+    (
+        "deployment status (one namespace)",
+        "/api/admin/deployment/status?namespace=bench",
+    ),
     ("openapi.json", "/api/admin/openapi.json"),
 ];
 
@@ -65,7 +74,10 @@ async fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     create_deployments(&client, services).await?;
-    println!("{services} Deployments created in {:.1}s", started.elapsed().as_secs_f64());
+    println!(
+        "{services} Deployments created in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 
     let url = database(&postgres).await?;
     let store = Store::connect_lazy(&url, 4)?;
@@ -81,7 +93,10 @@ async fn main() -> anyhow::Result<()> {
     let controller = spawn_controller(&plane, &url, port)?;
     let deadline = Instant::now() + Duration::from_secs(120);
     while !ready(port).await {
-        anyhow::ensure!(Instant::now() < deadline, "controller not ready after 120 s");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "controller not ready after 120 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let token = plane.admin().token.clone();

@@ -14,8 +14,11 @@ CREATE TABLE alert_notifications (
     PRIMARY KEY (alert_id, receiver, event)
 );
 
--- The admin listing pages through one namespace's alerts, newest first.
+-- The admin listing pages through one namespace's, or one state's, alerts newest first.
 CREATE INDEX alerts_by_namespace ON alerts (resource_namespace, id DESC);
+CREATE INDEX alerts_by_state_id ON alerts (state, id DESC);
+-- Resolve notifications are owed for recently resolved alerts only.
+CREATE INDEX alerts_resolved_at ON alerts (resolved_at) WHERE state = 'resolved';
 
 -- The same row-level security as every other table (see 0006).
 ALTER TABLE alert_notifications ENABLE ROW LEVEL SECURITY;

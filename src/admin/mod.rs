@@ -54,5 +54,24 @@ pub fn router(state: AdminState) -> Router {
         .fallback(|| async {
             error::ApiError::NotFound("no such admin endpoint; see /api/admin/openapi.json".into())
         })
+        .layer(axum::middleware::from_fn(reject_nul))
         .with_state(state)
+}
+
+/// Refuses a query holding a NUL character (`%00`) as a 400: no parameter can mean one, and
+/// Postgres rejects it in text, which would otherwise surface as a 503 from the database.
+async fn reject_nul(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let nul = request
+        .uri()
+        .query()
+        .is_some_and(|q| percent_encoding::percent_decode_str(q).any(|b| b == 0));
+    if nul {
+        return error::ApiError::BadRequest("query parameters must not contain NUL (%00)".into())
+            .into_response();
+    }
+    next.run(request).await
 }

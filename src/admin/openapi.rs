@@ -5,15 +5,15 @@
 
 use std::sync::LazyLock;
 
-use axum::{Json, response::IntoResponse};
+use axum::{http::header::CONTENT_TYPE, response::IntoResponse};
 use serde_json::{Value, json};
 
-/// The document, built once.
-static DOCUMENT: LazyLock<Value> = LazyLock::new(build);
+/// The document, built and serialised once.
+static DOCUMENT: LazyLock<bytes::Bytes> = LazyLock::new(|| bytes::Bytes::from(build().to_string()));
 
 /// The handler.
 pub async fn document() -> impl IntoResponse {
-    Json(DOCUMENT.clone())
+    ([(CONTENT_TYPE, "application/json")], DOCUMENT.clone())
 }
 
 /// The OpenAPI document.
