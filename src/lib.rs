@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - [`admin`]: the admin API (`/api/admin`), authorised by Kubernetes RBAC.
+//! - [`alerts`]: alert rules (SLO burn rates, certificates, backups, deployments, provider
+//!   circuits), their life cycle, Events and webhook notifications.
 //! - [`api`]: the custom resources (`berth.dev/v1alpha1`).
 //! - [`backup`]: the backup engine: schedules, `pg_dump` to a directory or S3, retention,
 //!   restore verification, and the catalogue of runs.
@@ -17,6 +19,7 @@
 //! - [`sandbox`]: simulators of Vercel, Cloudflare, Supabase and Railway (`berth sandbox`).
 
 pub mod admin;
+pub mod alerts;
 pub mod api;
 pub mod backup;
 pub mod controllers;

@@ -42,6 +42,14 @@ pub struct ControllerArgs {
     /// path segment, instead of to the deployment's own URL (for the berth sandbox's apps server).
     #[arg(long, env = "BERTH_HEALTH_CHECK_VIA")]
     pub health_check_via: Option<String>,
+    /// The Secret (`namespace/name`, or `name` in the lease namespace) whose keys are alert
+    /// webhook receivers (see docs/monitoring.md); without it alerts are stored and published
+    /// as Events only.
+    #[arg(long, env = "BERTH_ALERT_RECEIVERS_SECRET")]
+    pub alert_receivers_secret: Option<String>,
+    /// How often the leader evaluates the alert rules (seconds).
+    #[arg(long, env = "BERTH_ALERT_INTERVAL_SECONDS", default_value_t = 30)]
+    pub alert_interval_seconds: u64,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "BERTH_LOG_JSON")]
     pub log_json: bool,
@@ -122,6 +130,7 @@ pub async fn serve(
             ..crate::providers::http::BudgetConfig::default()
         });
     }
+    let alert_metrics = Arc::new(crate::alerts::AlertMetrics::default());
     let ctx = Arc::new(Context {
         client: client.clone(),
         recorder: Recorder::new(
@@ -143,6 +152,7 @@ pub async fn serve(
             .clone()
             .map(|s| Arc::new(controllers::backup_policy::Runner::new(s))),
     });
+    let recorder = ctx.recorder.clone();
     let (caches, controllers) = controllers::run_all(ctx, shutdown.clone());
 
     let mut registry = prometheus_client::registry::Registry::default();
@@ -163,6 +173,7 @@ pub async fn serve(
         };
         tokio::spawn(job.run(shutdown.clone()))
     });
+    alert_metrics.register(&mut registry);
     let ready = Arc::new(AtomicBool::new(false));
     let state = http::AppState {
         caches: caches.clone(),
@@ -176,6 +187,19 @@ pub async fn serve(
         providers,
     };
     let admin = crate::admin::AdminState::new(client.clone(), caches.clone(), store.clone());
+    if let Some(store) = store.clone() {
+        let config = alert_config(&args);
+        let evaluator =
+            crate::alerts::Evaluator::new(store, client.clone(), recorder, alert_metrics, config)
+                .context("cannot build the webhook client")?;
+        tokio::spawn(Arc::new(evaluator).run(
+            caches.clone(),
+            state.providers.clone(),
+            state.leader.clone(),
+            state.jobs.clone(),
+            shutdown.clone(),
+        ));
+    }
     tokio::spawn(http::probes::run(
         client,
         store,
@@ -203,6 +227,30 @@ pub async fn serve(
         let _ = monitoring.await;
     }
     served.context("HTTP server failed")
+}
+
+/// The alert job's settings from the command line.
+fn alert_config(args: &ControllerArgs) -> crate::alerts::evaluate::Config {
+    use crate::alerts::evaluate::{Config, SecretName};
+    let receivers = args
+        .alert_receivers_secret
+        .as_deref()
+        .map(|s| match s.split_once('/') {
+            Some((namespace, name)) => SecretName {
+                namespace: namespace.into(),
+                name: name.into(),
+            },
+            None => SecretName {
+                namespace: args.lease_namespace.clone(),
+                name: s.into(),
+            },
+        });
+    Config {
+        interval: Duration::from_secs(args.alert_interval_seconds.max(1)),
+        receivers,
+        scope: args.watch_namespace.clone(),
+        ..Config::default()
+    }
 }
 
 /// Applies migrations, retrying while the database is unreachable: the controller keeps

@@ -3,11 +3,13 @@
 //! bearer token and are authorised by the API server's RBAC (see [`auth`]); every answer,
 //! error or not, is JSON (see [`error`]).
 
+mod alerts;
 pub mod auth;
 mod backups;
 mod deployments;
 pub mod error;
 mod monitoring;
+pub mod openapi;
 mod rollback;
 
 use axum::{
@@ -49,8 +51,30 @@ pub fn router(state: AdminState) -> Router {
         .route("/monitoring/backups", get(backups::list))
         .route("/monitoring/uptime", get(monitoring::uptime))
         .route("/monitoring/performance", get(monitoring::performance))
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/{id}/ack", post(alerts::ack))
+        .route("/openapi.json", get(openapi::document))
         .fallback(|| async {
             error::ApiError::NotFound("no such admin endpoint; see /api/admin/openapi.json".into())
         })
+        .layer(axum::middleware::from_fn(reject_nul))
         .with_state(state)
+}
+
+/// Refuses a query holding a NUL character (`%00`) as a 400: no parameter can mean one, and
+/// Postgres rejects it in text, which would otherwise surface as a 503 from the database.
+async fn reject_nul(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let nul = request
+        .uri()
+        .query()
+        .is_some_and(|q| percent_encoding::percent_decode_str(q).any(|b| b == 0));
+    if nul {
+        return error::ApiError::BadRequest("query parameters must not contain NUL (%00)".into())
+            .into_response();
+    }
+    next.run(request).await
 }

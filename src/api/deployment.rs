@@ -65,6 +65,10 @@ pub struct DeploymentSpec {
     /// What happens when a release fails.
     #[serde(default)]
     pub rollback: RollbackPolicy,
+    /// Service level objectives that monitoring alerts on with multi-window burn rates
+    /// (default: 99.5 % of probes succeed and p95 latency stays under 2s, over 30 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<Slo>,
     /// Longest time each phase (build, deploy, verify) may take before the release is failed (Go duration, default `15m`).
     #[serde(default = "default_progress_deadline")]
     #[schemars(pattern(DURATION_PATTERN), length(max = DURATION_MAX_LENGTH))]
@@ -209,6 +213,54 @@ fn default_success_threshold() -> i32 {
 }
 fn default_failure_threshold() -> i32 {
     3
+}
+
+/// Pattern of [`Slo::uptime_target`]: a percentage below 100 with up to four decimals.
+pub const UPTIME_TARGET_PATTERN: &str = "^[0-9]{1,2}([.][0-9]{1,4})?$";
+/// Pattern of [`Slo::window`]: whole days.
+pub const SLO_WINDOW_PATTERN: &str = "^[0-9]{1,2}d$";
+
+/// Service level objectives of a Deployment, judged from its probes.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Slo {
+    /// Share of probes that must succeed over `window`, in percent (50 to below 100,
+    /// default `"99.5"`). A string, so `99.95` stays exact.
+    #[serde(default = "default_uptime_target")]
+    #[schemars(pattern(UPTIME_TARGET_PATTERN))]
+    #[x_kube(validation = kube::core::Rule::new(format!("!self.matches('{UPTIME_TARGET_PATTERN}') || (double(self) >= 50.0 && double(self) < 100.0)")).message("spec.slo.uptimeTarget must be at least 50 and below 100"))]
+    pub uptime_target: String,
+    /// 95 % of probes must answer faster than this (Go duration, 10ms to 60s, default `2s`).
+    #[serde(default = "default_latency_p95")]
+    #[schemars(pattern(DURATION_PATTERN), length(max = DURATION_MAX_LENGTH))]
+    #[x_kube(validation = duration_rule("duration(self) >= duration('10ms') && duration(self) <= duration('60s')").message("spec.slo.latencyP95 must be between 10ms and 60s"))]
+    pub latency_p95: String,
+    /// The period the objectives hold over, in days (`7d` to `90d`, default `30d`); burn-rate
+    /// thresholds scale with it.
+    #[serde(default = "default_slo_window")]
+    #[schemars(pattern(SLO_WINDOW_PATTERN))]
+    #[x_kube(validation = kube::core::Rule::new(format!("!self.matches('{SLO_WINDOW_PATTERN}') || (int(self.substring(0, size(self) - 1)) >= 7 && int(self.substring(0, size(self) - 1)) <= 90)")).message("spec.slo.window must be between 7d and 90d"))]
+    pub window: String,
+}
+
+impl Default for Slo {
+    fn default() -> Self {
+        Self {
+            uptime_target: default_uptime_target(),
+            latency_p95: default_latency_p95(),
+            window: default_slo_window(),
+        }
+    }
+}
+
+fn default_uptime_target() -> String {
+    "99.5".into()
+}
+fn default_latency_p95() -> String {
+    "2s".into()
+}
+fn default_slo_window() -> String {
+    "30d".into()
 }
 
 /// Rollback policy.

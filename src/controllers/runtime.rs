@@ -7,13 +7,13 @@
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::{api::core::v1::ObjectReference, apimachinery::pkg::apis::meta::v1::Time};
 use kube::{
     Api, ResourceExt,
     runtime::{
         Controller,
         controller::Action,
-        events::{Event, EventType},
+        events::{Event, EventType, Recorder},
         finalizer::{Event as Finalized, finalizer},
         reflector::Store,
         watcher,
@@ -187,16 +187,36 @@ pub async fn publish<K: Managed>(
     reason: &str,
     note: &str,
 ) {
+    publish_to(
+        &ctx.recorder,
+        &obj.object_ref(&()),
+        type_,
+        "Reconcile",
+        reason,
+        note,
+    )
+    .await;
+}
+
+/// Publishes one Event about the object `reference` names, as `action` (best effort: a failed
+/// publish is logged, never returned, so it cannot fail the work that raised it).
+pub async fn publish_to(
+    recorder: &Recorder,
+    reference: &ObjectReference,
+    type_: EventType,
+    action: &str,
+    reason: &str,
+    note: &str,
+) {
     let event = Event {
         type_,
         reason: reason.into(),
         note: Some(truncate(note, 1024)),
-        action: "Reconcile".into(),
+        action: action.into(),
         secondary: None,
     };
-    // Events are best effort: a failed publish must not fail the reconcile.
-    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
-        tracing::warn!(kind = K::KIND, name = %obj.name_any(), error = %e, "failed to publish event");
+    if let Err(e) = recorder.publish(&event, reference).await {
+        tracing::warn!(kind = ?reference.kind, name = ?reference.name, error = %e, "failed to publish event");
     }
 }
 

@@ -76,8 +76,9 @@ pub fn localize(docs: &mut Vec<Value>, local: &LocalEndpoints) {
                 }
             }
             (Some("Certificate"), _) => {
-                let issuer = &mut doc["spec"]["issuer"]["acme"];
-                if let (Some(acme), true) = (&local.acme, issuer.is_object()) {
+                let issuer = doc.pointer_mut("/spec/issuer/acme");
+                if let (Some(acme), Some(issuer)) = (&local.acme, issuer.filter(|i| i.is_object()))
+                {
                     issuer["server"] = acme.directory.as_str().into();
                     issuer["caBundleSecretRef"] = json!({"name": ACME_CA_SECRET, "key": "ca.crt"});
                     let namespace = doc["metadata"]["namespace"].clone();

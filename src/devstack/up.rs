@@ -72,6 +72,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         watch_namespace: None,
         // Deployment URLs are the sandbox's: its apps server answers for every one of them.
         health_check_via: Some(sandbox.urls().apps.clone()),
+        alert_receivers_secret: None,
+        alert_interval_seconds: 30,
         log_json: false,
         provider_rate: None,
         monitoring: crate::monitoring::job::Args::default(),

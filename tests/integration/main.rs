@@ -12,6 +12,7 @@ mod support;
 
 mod admin_api;
 mod admission;
+mod alerts;
 mod backup;
 mod certificate;
 mod cloudflare_client;

@@ -305,3 +305,17 @@ pub fn condition<'a>(obj: &'a serde_json::Value, type_: &str) -> Option<&'a serd
         .iter()
         .find(|c| c["type"] == type_)
 }
+
+/// A fresh, empty database in the shared Postgres named `<prefix>_<random>`; returns its URL.
+pub async fn database(prefix: &str) -> String {
+    use sqlx::{Connection as _, Executor as _};
+    let pg = &stack().postgres;
+    let name = format!("{prefix}_{}", rand_suffix());
+    sqlx::PgConnection::connect(&pg.url("postgres"))
+        .await
+        .expect("connect")
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create database");
+    pg.url(&name)
+}

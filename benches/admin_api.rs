@@ -1,0 +1,292 @@
+//! The admin API under load: a real kube-apiserver + etcd and Postgres (started here), N
+//! Deployments (default 1000) in the cluster, 30 days of probe rollups for each of them
+//! (hour rows for 30 days, minute rows for the last 6 hours, day rows; seeded with
+//! `generate_series`), a few thousand alerts, and a `berth controller` process (which also runs
+//! the alert evaluation every 30 s over all of it meanwhile). `wrk` (Debian's `wrk` package)
+//! drives each endpoint with 500 connections; p50/p99 latency and throughput are printed.
+//!
+//! `scripts/bench-admin` installs `wrk` and the control plane binaries and runs this;
+//! `BERTH_BENCH_SERVICES`, `BERTH_BENCH_CONNECTIONS` and `BERTH_BENCH_SECONDS` shrink it.
+
+use std::{
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use berth::{
+    devstack::{ControlPlane, Postgres, Supervised, free_port},
+    store::Store,
+};
+use futures::{StreamExt, TryStreamExt, stream};
+use kube::{Api, Client, api::PostParams};
+use serde_json::json;
+
+/// The endpoints measured: (label, path and query). The probes branch's reports are one line
+/// each here once merged, e.g.
+/// `("uptime 30d", "/api/admin/monitoring/uptime?window=30d"),` and
+/// `("performance 24h", "/api/admin/monitoring/performance?window=24h"),`.
+const ENDPOINTS: &[(&str, &str)] = &[
+    (
+        "alerts (firing, 100)",
+        "/api/admin/alerts?state=firing&limit=100",
+    ),
+    (
+        "alerts (one namespace)",
+        "/api/admin/alerts?namespace=bench&limit=50",
+    ),
+    (
+        "deployment status (one namespace)",
+        "/api/admin/deployment/status?namespace=bench",
+    ),
+    (
+        "uptime (one namespace, 30d)",
+        "/api/admin/monitoring/uptime?namespace=bench&window=30d&limit=100",
+    ),
+    (
+        "performance (one namespace, 24h)",
+        "/api/admin/monitoring/performance?namespace=bench&window=24h&limit=100",
+    ),
+    ("openapi.json", "/api/admin/openapi.json"),
+];
+
+const NAMESPACE: &str = "bench";
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let services = env_or("BERTH_BENCH_SERVICES", 1000);
+    let connections = env_or("BERTH_BENCH_CONNECTIONS", 500);
+    let seconds = env_or("BERTH_BENCH_SECONDS", 20);
+    anyhow::ensure!(
+        Command::new("wrk").arg("--version").output().is_ok(),
+        "wrk is not installed: run scripts/bench-admin (or apt-get install wrk)"
+    );
+
+    let (plane, postgres) = tokio::join!(ControlPlane::start(), Postgres::start());
+    let (plane, postgres) = (plane?, postgres?);
+    let client = plane.client().await?;
+    berth::crdgen::install(&client, Duration::from_secs(60)).await?;
+    let ns = serde_json::from_value(json!({"metadata": {"name": NAMESPACE}}))?;
+    Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await?;
+
+    let started = Instant::now();
+    create_deployments(&client, services).await?;
+    println!(
+        "{services} Deployments created in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let url = database(&postgres).await?;
+    let store = Store::connect_lazy(&url, 4)?;
+    store.migrate().await?;
+    let started = Instant::now();
+    seed(&store, services).await?;
+    println!(
+        "rollups (30 days) and alerts for {services} services seeded in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let port = free_port()?;
+    let controller = spawn_controller(&plane, &url, port)?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ready(port).await {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "controller not ready after 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let token = plane.admin().token.clone();
+
+    println!(
+        "\n{connections} connections, {seconds}s per endpoint, {} cores",
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
+    );
+    println!(
+        "{:<36} {:>10} {:>10} {:>12} {:>8}",
+        "endpoint", "p50 ms", "p99 ms", "req/s", "non-2xx"
+    );
+    for (label, path) in ENDPOINTS {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        // A short warm-up fills the permission caches and the connection pool.
+        wrk(&url, &token, 50, 2)?;
+        let r = wrk(&url, &token, connections, seconds)?;
+        println!(
+            "{label:<36} {:>10.1} {:>10.1} {:>12.0} {:>8}",
+            r.p50_ms, r.p99_ms, r.rps, r.non_2xx
+        );
+    }
+    controller.stop();
+    Ok(())
+}
+
+async fn create_deployments(client: &Client, n: u64) -> anyhow::Result<()> {
+    let api: Api<berth::api::Deployment> = Api::namespaced(client.clone(), NAMESPACE);
+    stream::iter(0..n)
+        .map(|i| {
+            let api = api.clone();
+            async move {
+                let d = serde_json::from_value(json!({
+                    "apiVersion": "berth.dev/v1alpha1", "kind": "Deployment",
+                    "metadata": {"name": format!("svc-{i:04}")},
+                    "spec": {"environmentRef": {"name": format!("env-{}", i % 10)},
+                             "service": {"railway": {"serviceId": format!("svc-{i}")}},
+                             "source": {"repo": "bench/app", "commit": "abcdef1"}},
+                }))?;
+                api.create(&PostParams::default(), &d).await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(())
+}
+
+async fn database(postgres: &Postgres) -> anyhow::Result<String> {
+    use sqlx::{Connection as _, Executor as _};
+    sqlx::PgConnection::connect(&postgres.url("postgres"))
+        .await?
+        .execute("CREATE DATABASE bench")
+        .await?;
+    Ok(postgres.url("bench"))
+}
+
+/// 30 days of hour rows, the last 6 hours of minute rows and 30 day rows per service (a few
+/// services with a recent outage so alerts fire), and a history of resolved alerts.
+async fn seed(store: &Store, services: u64) -> anyhow::Result<()> {
+    let services = i64::try_from(services)?;
+    for (resolution, step, span) in [
+        ("hour", "1 hour", "30 days"),
+        ("minute", "1 minute", "6 hours"),
+        ("day", "1 day", "30 days"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO probe_rollups (target, resolution, bucket_start, count, failures, \
+                                        latency_histogram, latency_sum_ms, latency_min_ms, latency_max_ms) \
+             SELECT format('{NAMESPACE}/Deployment/svc-%s', lpad(s::text, 4, '0')), '{resolution}', t, \
+                    c, CASE WHEN s % 50 = 0 AND t > now() - interval '20 minutes' THEN c ELSE c / 500 END, \
+                    ARRAY[0, 0, c / 2, c / 4, c / 8, c / 16, c / 32, 0, 0, 0, c - c / 2 - c / 4 - c / 8 - c / 16 - c / 32], \
+                    c * 80.0, 12, 4000 \
+             FROM generate_series(0, $1 - 1) AS s, \
+                  generate_series(date_trunc('{resolution}', now() - interval '{span}', 'UTC'), now(), interval '{step}') AS t, \
+                  LATERAL (SELECT (extract(epoch FROM interval '{step}') / 30)::bigint AS c) AS k"
+        )))
+        .bind(services)
+        .execute(store.pool())
+        .await
+        .with_context(|| format!("seeding {resolution} rollups"))?;
+    }
+    sqlx::query(
+        "INSERT INTO alerts (rule, resource_namespace, resource_kind, resource_name, severity, \
+                             state, fired_at, resolved_at, message) \
+         SELECT 'deployment-rolled-back', $1, 'Deployment', format('svc-%s', lpad((i % $2)::text, 4, '0')), \
+                'warning', 'resolved', now() - i * interval '1 minute', now() - i * interval '1 minute' + interval '5 minutes', \
+                'rolled back from bad to good (HealthCheckFailed)' \
+         FROM generate_series(1, 5000) AS i",
+    )
+    .bind(NAMESPACE)
+    .bind(services)
+    .execute(store.pool())
+    .await
+    .context("seeding alerts")?;
+    sqlx::query("ANALYZE").execute(store.pool()).await?;
+    Ok(())
+}
+
+fn spawn_controller(plane: &ControlPlane, url: &str, port: u16) -> anyhow::Result<Supervised> {
+    let log = plane.dir.join(format!("bench-admin-{port}.log"));
+    let env = [
+        ("KUBECONFIG", plane.kubeconfig.display().to_string()),
+        ("BERTH_LISTEN", format!("127.0.0.1:{port}")),
+        ("BERTH_DATABASE_URL", url.to_string()),
+        ("POD_NAMESPACE", NAMESPACE.to_string()),
+        ("RUST_LOG", "warn".into()),
+    ];
+    Ok(Supervised::spawn(
+        "berth controller",
+        Path::new(env!("CARGO_BIN_EXE_berth")),
+        &["controller".into()],
+        &log,
+        None,
+        &env,
+    )?)
+}
+
+async fn ready(port: u16) -> bool {
+    reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
+struct WrkResult {
+    p50_ms: f64,
+    p99_ms: f64,
+    rps: f64,
+    non_2xx: u64,
+}
+
+/// Runs wrk and reads its `--latency` report.
+fn wrk(url: &str, token: &str, connections: u64, seconds: u64) -> anyhow::Result<WrkResult> {
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--timeout",
+            "10s",
+            "--latency",
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            url,
+        ])
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    anyhow::ensure!(out.status.success(), "wrk failed: {text}");
+    let field = |prefix: &str| -> Option<&str> {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::trim)
+    };
+    let p50 = field("50%").and_then(ms).context("no p50 in wrk output")?;
+    let p99 = field("99%").and_then(ms).context("no p99 in wrk output")?;
+    let rps = field("Requests/sec:")
+        .and_then(|v| v.parse().ok())
+        .context("no Requests/sec in wrk output")?;
+    let non_2xx = field("Non-2xx or 3xx responses:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok(WrkResult {
+        p50_ms: p50,
+        p99_ms: p99,
+        rps,
+        non_2xx,
+    })
+}
+
+/// `1.23ms`, `450.00us`, `1.02s` as milliseconds.
+fn ms(v: &str) -> Option<f64> {
+    let (n, factor) = if let Some(n) = v.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        return None;
+    };
+    n.parse::<f64>().ok().map(|x| x * factor)
+}
