@@ -6,6 +6,7 @@
 //! this process exits, however it exits, the pipe closes and the watchdog stops the child and
 //! removes its data directory. No process outlives the test run that started it.
 
+mod alert_inbox;
 mod census;
 mod controlplane;
 pub mod estate;

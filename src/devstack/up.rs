@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 
 use super::{
     ControlPlane, Pebble, PebbleConfig, Postgres, PowerDns, S3Server,
+    alert_inbox::AlertInbox,
     estate::{LocalAcme, LocalDns, LocalEndpoints, localize},
 };
 use crate::{
@@ -61,6 +62,18 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     create_database(&postgres, "vocilia").await?;
     seed_example_database(&postgres).await?;
     kubectl(&plane, &["create", "namespace", "berth-system"])?;
+    let inbox = AlertInbox::start()
+        .await
+        .context("starting the alert inbox")?;
+    kubectl_stdin(
+        &plane,
+        &["apply", "-f", "-"],
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: {ALERT_RECEIVERS}, namespace: berth-system}}\nstringData:\n  berth-up: '{{\"url\": \"{}\", \"format\": \"json\"}}'\n",
+            inbox.url
+        ),
+    )
+    .context("creating the alert receivers Secret")?;
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let controller_args = ControllerArgs {
@@ -72,7 +85,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         watch_namespace: None,
         // Deployment URLs are the sandbox's: its apps server answers for every one of them.
         health_check_via: Some(sandbox.urls().apps.clone()),
-        alert_receivers_secret: None,
+        // Alert notifications are printed here (see `AlertInbox`).
+        alert_receivers_secret: Some(format!("berth-system/{ALERT_RECEIVERS}")),
         alert_interval_seconds: 30,
         log_json: false,
         provider_rate: None,
@@ -118,7 +132,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     kubectl_stdin(&plane, &["apply", "-f", "-"], &stream).context("applying the example estate")?;
     let base = format!("http://{}", args.listen);
     println!(
-        "\nberth is running.\n  kubeconfig:   export KUBECONFIG={kc}\n  resources:    kubectl get berth -A\n  health:       {base}/health/detailed\n  database:     {base}/health/database\n  metrics:      {base}/metrics\n  admin API:    {base}/api/admin/deployment/status (Authorization: Bearer <token from the kubeconfig>)\n  postgres:     {pg}\n  powerdns:     API {pdns}, DNS {dns} (dig @{dns_ip} -p {dns_port} api.vocilia.com)\n  acme:         Pebble {acme}\n  sandbox:      Vercel {v}, Railway {r}/graphql/v2, Supabase {sb}, Cloudflare {cf}, apps {apps}\n",
+        "\nberth is running.\n  kubeconfig:   export KUBECONFIG={kc}\n  resources:    kubectl get berth -A\n  health:       {base}/health/detailed\n  database:     {base}/health/database\n  metrics:      {base}/metrics\n  admin API:    {base}/api/admin/deployment/status (Authorization: Bearer <token from the kubeconfig>)\n  monitoring:   {base}/api/admin/monitoring/uptime?window=1h, {base}/api/admin/alerts (alert notifications print here)\n  an outage:    curl -X POST {apps}/_sandbox/faults -H 'content-type: application/json' -d '{{\"error_rate\": 1}}'  (curl -X DELETE {apps}/_sandbox/faults ends it)\n  postgres:     {pg}\n  powerdns:     API {pdns}, DNS {dns} (dig @{dns_ip} -p {dns_port} api.vocilia.com)\n  acme:         Pebble {acme}\n  sandbox:      Vercel {v}, Railway {r}/graphql/v2, Supabase {sb}, Cloudflare {cf}, apps {apps}\n",
         kc = plane.kubeconfig.display(),
         pg = postgres.url("berth"),
         pdns = powerdns.api_url,
@@ -142,6 +156,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         );
         let (backup, verification) = backup_now(&plane, &client, Duration::from_secs(120)).await?;
         println!("{backup}\n{verification}");
+        let uptime = wait_for_uptime(&base, &plane.admin().token, Duration::from_secs(240)).await?;
+        println!("uptime over the last hour, from the probes:\n{uptime}");
         let (_, out) = kubectl_output(&plane, &["get", "berth", "-A"])?;
         println!("{out}");
         let _ = tx.send(true);
@@ -178,6 +194,9 @@ async fn create_zones(docs: &[serde_json::Value], powerdns: &PowerDns) -> anyhow
     }
     Ok(())
 }
+
+/// The Secret naming `berth up`'s alert receiver.
+const ALERT_RECEIVERS: &str = "berth-alert-receivers";
 
 /// The bucket the example's BackupPolicy writes to.
 const EXAMPLE_BUCKET: &str = "vocilia-backups";
@@ -274,6 +293,47 @@ async fn wait_for_ready(client: &kube::Client, timeout: Duration) -> anyhow::Res
             );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Waits until the monitoring API reports probes of every Deployment (each is probed once it
+/// is Ready; reports read the minute rollups); returns one line per Deployment.
+async fn wait_for_uptime(base: &str, token: &str, timeout: Duration) -> anyhow::Result<String> {
+    let url = format!("{base}/api/admin/monitoring/uptime?kind=Deployment&window=1h");
+    let http = reqwest::Client::new();
+    let start = std::time::Instant::now();
+    loop {
+        let answer: serde_json::Value = http
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let items = answer["items"].as_array().cloned().unwrap_or_default();
+        let probed: Vec<_> = items
+            .iter()
+            .filter(|i| i["samples"].as_u64().is_some_and(|n| n > 0))
+            .collect();
+        if !items.is_empty() && probed.len() == items.len() {
+            return Ok(probed
+                .iter()
+                .map(|i| {
+                    format!(
+                        "  {}: {}% of {} probes",
+                        i["target"].as_str().unwrap_or("?"),
+                        i["uptimePercent"],
+                        i["samples"]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"));
+        }
+        if start.elapsed() > timeout {
+            bail!("the uptime report still lacks probes after {timeout:?}: {answer}");
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
 }
 

@@ -1,7 +1,8 @@
 //! The README's main job: `berth up` brings up its own control plane, Postgres, PowerDNS,
 //! Pebble, S3 server and provider sandbox, installs the CRDs, runs the controller and applies
-//! the Vocilia example pointed at them; `--check` exits once every example object is Ready and a
-//! requested backup has been taken and verified by restore.
+//! the Vocilia example pointed at them; `--check` exits once every example object is Ready, a
+//! requested backup has been taken and verified by restore, and the monitoring API reports
+//! probes of every Deployment.
 
 use std::process::Command;
 
@@ -34,6 +35,22 @@ fn berth_up_brings_the_example_estate_up() {
         stdout.contains("taken on request") && stdout.contains("verified by restore"),
         "{stdout}"
     );
+    // Every Deployment is probed and healthy: no false alarm on a new user's first run.
+    assert!(stdout.contains("uptime over the last hour"), "{stdout}");
+    for deployment in [
+        "admin",
+        "backend",
+        "business",
+        "customer",
+        "staging-backend",
+        "staging-customer",
+    ] {
+        assert!(
+            stdout.contains(&format!("vocilia/Deployment/{deployment}: 100.0% of")),
+            "{deployment} probed and up:\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("alert notification"), "{stdout}");
     assert!(
         stdout.contains(&format!("http://127.0.0.1:{port}/health/detailed")),
         "{stdout}"

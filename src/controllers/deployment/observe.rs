@@ -1,7 +1,7 @@
 //! Observe (I/O): what the plan needs from the provider and the release's URL: the release
 //! in flight (by its recorded id — or the deployment that replaced it with the same revision —
-//! or found by commit when it was recorded without one), and one health probe when the release
-//! is up and its next probe is due.
+//! or found by commit when it was recorded without one), one health probe when the release is up
+//! and its next probe is due, and whether the provider replaced the live deployment.
 
 use k8s_openapi::jiff::Timestamp;
 
@@ -13,7 +13,7 @@ use crate::{
     api::deployment::{DeploymentSpec, DeploymentStatus},
     providers::{
         Error, Result,
-        deploys::{DeployState, Deploys},
+        deploys::{DeployState, Deploys, ProviderDeployment},
     },
 };
 
@@ -55,5 +55,34 @@ pub async fn observe(
         Some(url) => Some(prober.probe(&url, &spec.health_check).await),
         None => None,
     };
-    Ok(Observed { pending, probe })
+    let (live_replaced_by, live_redeploying) = match plan::live_to_check(status) {
+        Some(id) => live_check(deploys, service, id).await?,
+        None => (None, false),
+    };
+    Ok(Observed {
+        pending,
+        probe,
+        live_replaced_by,
+        live_redeploying,
+    })
+}
+
+/// Whether the provider replaced the live deployment `id` with a redeploy of its revision
+/// (the new one, once it serves), or is redeploying it now. One listing of recent deployments.
+async fn live_check(
+    deploys: &dyn Deploys,
+    service: &str,
+    id: &str,
+) -> Result<(Option<ProviderDeployment>, bool)> {
+    let recent = deploys.deployments(service, RECENT).await?;
+    let Some(ours) = recent.iter().find(|d| d.id == id) else {
+        return Ok((None, false));
+    };
+    Ok(match plan::successor(ours, &recent) {
+        Some(next) if ours.state == DeployState::Stopped && next.state == DeployState::Ready => {
+            (Some(next.clone()), false)
+        }
+        Some(next) => (None, !next.state.is_terminal()),
+        None => (None, false),
+    })
 }

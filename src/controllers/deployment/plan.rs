@@ -88,6 +88,11 @@ pub struct Observed {
     pub pending: Option<Seen>,
     /// A probe of the release under verification, when one was due.
     pub probe: Option<ProbeResult>,
+    /// The deployment now serving the live release, when the provider replaced the recorded
+    /// one with a redeploy of the same revision (see [`successor`]).
+    pub live_replaced_by: Option<ProviderDeployment>,
+    /// The provider is redeploying the live revision: look again soon to follow it.
+    pub live_redeploying: bool,
 }
 
 /// What observe should read at the provider for the release in flight.
@@ -166,6 +171,18 @@ pub fn is_revision(release: &Release, rev: &str) -> bool {
     release.revision == rev
         || abbreviates(&release.revision)
         || release.commit.as_deref().is_some_and(abbreviates)
+}
+
+/// The live deployment to check is still the one serving, when nothing is in flight.
+#[must_use]
+pub fn live_to_check(status: &DeploymentStatus) -> Option<&str> {
+    if status.pending.is_some()
+        || status.rolling_back.is_some()
+        || status.phase != Some(DeploymentPhase::Live)
+    {
+        return None;
+    }
+    status.current.as_ref()?.deployment_id.as_deref()
 }
 
 /// What observe should read for `status`.
@@ -280,16 +297,31 @@ fn since(now: Timestamp, then: Timestamp) -> Duration {
 /// Computes the next status, the provider write and the verdict.
 #[must_use]
 pub fn plan(input: Input<'_>) -> Plan {
+    let mut p = plan_release(input);
+    if input.observed.live_redeploying {
+        let soon = poll(input.spec);
+        p.requeue = Some(p.requeue.map_or(soon, |r| r.min(soon)));
+    }
+    p
+}
+
+fn plan_release(input: Input<'_>) -> Plan {
     let Input {
         spec,
         generation,
         status,
-        observed: _,
+        observed,
         request,
         now,
     } = input;
     let mut s = status.clone();
     s.phase.get_or_insert_default();
+
+    // The provider redeployed the live revision (Railway does on a variable change): the live
+    // release is now that deployment, and its URL is the one to serve and probe.
+    if let (Some(current), Some(d)) = (s.current.as_mut(), &observed.live_replaced_by) {
+        record_seen(current, d);
+    }
 
     // Any spec change releases a hold: the user changed their mind or fixed the cause.
     if s.held_generation.is_some_and(|g| g != generation) {

@@ -70,7 +70,7 @@ fn rolling_out(phase: P) -> DeploymentStatus {
 fn seen(d: ProviderDeployment) -> Observed {
     Observed {
         pending: Some(Seen::Found(d)),
-        probe: None,
+        ..Observed::default()
     }
 }
 
@@ -86,6 +86,7 @@ fn probed(d: ProviderDeployment, healthy: bool) -> Observed {
             }
             .into(),
         }),
+        ..Observed::default()
     }
 }
 
@@ -151,7 +152,7 @@ fn a_new_revision_is_recorded_before_its_deployment_is_created() {
         &p.status,
         &Observed {
             pending: Some(Seen::Absent),
-            probe: None,
+            ..Observed::default()
         },
         101,
     );
@@ -231,6 +232,33 @@ fn a_release_replaced_by_a_redeploy_of_its_revision_follows_the_new_deployment()
     let pending = p.status.pending.unwrap();
     assert_eq!(pending.deployment_id.as_deref(), Some("dpl_redeploy"));
     assert_eq!(p.status.phase, Some(P::Building));
+}
+
+// Protects: a live release whose deployment the provider replaced with a redeploy of the same
+// revision points at the new deployment and its URL (so it is what gets probed), and stays Live.
+#[test]
+fn a_live_release_follows_a_redeploy_of_its_revision() {
+    let s = live_on_a();
+    let live_id = live_to_check(&s).unwrap().to_string();
+    let mut next = dep("dpl_redeployed", DeployState::Ready, "aaaaaaa", 200);
+    next.url = Some("https://redeployed.example".into());
+    let at_a =
+        crate::yaml::from_str::<DeploymentSpec>(&SPEC.replace("bbbbbbb", "aaaaaaa")).unwrap();
+    let p = run(
+        &at_a,
+        &s,
+        &Observed {
+            live_replaced_by: Some(next),
+            ..Observed::default()
+        },
+        210,
+    );
+    let current = p.status.current.unwrap();
+    assert_ne!(current.deployment_id.as_deref(), Some(live_id.as_str()));
+    assert_eq!(current.deployment_id.as_deref(), Some("dpl_redeployed"));
+    assert_eq!(current.url.as_deref(), Some("https://redeployed.example"));
+    assert_eq!(p.status.phase, Some(P::Live));
+    assert_eq!(p.action, None);
 }
 
 // Protects: the provider's states drive the phase, and each in-flight phase polls again soon.
@@ -650,7 +678,7 @@ fn a_vanished_deployment_fails_the_release() {
         &rolling_out(P::Deploying),
         &Observed {
             pending: Some(Seen::Absent),
-            probe: None,
+            ..Observed::default()
         },
         130,
     );
