@@ -225,6 +225,15 @@ pub struct Verification {
     #[serde(default = "default_verify_timeout")]
     #[schemars(pattern(DURATION_PATTERN))]
     pub timeout: String,
+    /// `pg_restore --jobs` for a backup in a directory (default 1: streamed). More helps a
+    /// database with many tables and indexes when the scratch server has the cores.
+    #[serde(default = "default_restore_jobs")]
+    #[schemars(range(min = 1, max = 16))]
+    pub restore_jobs: u16,
+}
+
+fn default_restore_jobs() -> u16 {
+    1
 }
 
 fn default_verify_timeout() -> String {

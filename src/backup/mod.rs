@@ -214,6 +214,8 @@ pub struct VerifyJob<'a> {
     pub scratch: &'a Connection,
     pub checks: &'a [SqlCheck],
     pub timeout: Duration,
+    /// `pg_restore --jobs` (see [`verify::Job::jobs`]).
+    pub jobs: u16,
 }
 
 /// Verifies the newest complete backup and records the outcome. `None` when there is no
@@ -244,6 +246,7 @@ pub async fn verify_newest(
         checks: job.checks,
         timeout: job.timeout,
         application: &application,
+        jobs: job.jobs,
     })
     .await;
     catalogue

@@ -47,6 +47,11 @@ pub struct Report {
     pub restore_ms: u64,
     /// Restore plus checks.
     pub duration_ms: u64,
+    /// Phases around the restore (not stored; for profiling): creating the scratch database,
+    /// running the checks, dropping it.
+    pub create_ms: u64,
+    pub checks_ms: u64,
+    pub drop_ms: u64,
     pub checks: Vec<CheckOutcome>,
     /// Why it failed (first cause first), or `None`.
     pub message: Option<String>,
@@ -76,6 +81,10 @@ pub struct Job<'a> {
     pub timeout: Duration,
     /// `application_name` of berth's sessions.
     pub application: &'a str,
+    /// `pg_restore --jobs`. Above 1, a backup in a directory is restored by `pg_restore`
+    /// reading the file itself (parallel restore needs a seekable file) while berth hashes it
+    /// alongside; otherwise the bytes are streamed into `pg_restore`'s stdin.
+    pub jobs: u16,
 }
 
 /// Restores, checks and cleans up.
@@ -83,7 +92,9 @@ pub async fn verify(job: &Job<'_>) -> Report {
     let started = Instant::now();
     let scratch_db = format!("berth_verify_{}", suffix());
     let mut report = Report::default();
-    if let Err(e) = create_database(job, &scratch_db).await {
+    let created = create_database(job, &scratch_db).await;
+    report.create_ms = millis(started.elapsed());
+    if let Err(e) = created {
         report.message = Some(format!("failed to create the scratch database: {e}"));
         return report;
     }
@@ -106,7 +117,10 @@ pub async fn verify(job: &Job<'_>) -> Report {
     if !failed.is_empty() {
         problems.push(format!("failed checks: {}", failed.join(", ")));
     }
-    if let Err(e) = drop_database(job, &scratch_db).await {
+    let dropping = Instant::now();
+    let dropped = drop_database(job, &scratch_db).await;
+    report.drop_ms = millis(dropping.elapsed());
+    if let Err(e) = dropped {
         // The verdict stands; the leftover is named so an operator can remove it.
         tracing::warn!(database = %scratch_db, error = %e, "failed to drop the scratch database");
         problems.push(format!(
@@ -134,6 +148,7 @@ async fn restore_and_check(job: &Job<'_>, db: &str, report: &mut Report) -> Resu
         });
     }
     restored?;
+    let checks_started = Instant::now();
     let mut conn =
         PgConnection::connect_with(&job.scratch.with_database(db).options(job.application))
             .await
@@ -142,16 +157,19 @@ async fn restore_and_check(job: &Job<'_>, db: &str, report: &mut Report) -> Resu
         report.checks.push(run_check(&mut conn, check).await);
     }
     let _ = conn.close().await;
+    report.checks_ms = millis(checks_started.elapsed());
     Ok(())
 }
 
-/// Streams the backup into `pg_restore`; returns the restore result and the sha256 of every
-/// byte read (`None` when the download itself failed).
+/// Restores the backup into `db`; returns the restore result and the sha256 of every byte
+/// read (`None` when reading the backup itself failed).
 async fn restore(job: &Job<'_>, db: &str) -> (Result<(), String>, Option<String>) {
     let mut stream = match job.target.open(job.location).await {
         Ok(s) => s,
         Err(e) => return (Err(format!("failed to read the backup: {e}")), None),
     };
+    // Parallel restore reads the file itself; the stream opened above then only feeds the hash.
+    let file = (job.jobs > 1).then(|| job.target.local_path(job.location)).flatten();
     let pg_restore = tool("pg_restore");
     let mut cmd = tokio::process::Command::new(&pg_restore);
     scrub_pg_env(&mut cmd);
@@ -163,10 +181,19 @@ async fn restore(job: &Job<'_>, db: &str) -> (Result<(), String>, Option<String>
     ])
     .arg(format!("--dbname={db}"))
     .envs(job.scratch.with_database(db).env(job.application))
-    .stdin(Stdio::piped())
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
     .kill_on_drop(true);
+    match &file {
+        Some(path) => {
+            cmd.arg(format!("--jobs={}", job.jobs))
+                .arg(path)
+                .stdin(Stdio::null());
+        }
+        None => {
+            cmd.stdin(Stdio::piped());
+        }
+    }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
