@@ -169,7 +169,9 @@ async fn restore(job: &Job<'_>, db: &str) -> (Result<(), String>, Option<String>
         Err(e) => return (Err(format!("failed to read the backup: {e}")), None),
     };
     // Parallel restore reads the file itself; the stream opened above then only feeds the hash.
-    let file = (job.jobs > 1).then(|| job.target.local_path(job.location)).flatten();
+    let file = (job.jobs > 1)
+        .then(|| job.target.local_path(job.location))
+        .flatten();
     let pg_restore = tool("pg_restore");
     let mut cmd = tokio::process::Command::new(&pg_restore);
     scrub_pg_env(&mut cmd);

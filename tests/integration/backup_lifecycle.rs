@@ -267,3 +267,90 @@ async fn deleting_a_policy_deletes_or_keeps_its_backups() {
     assert_eq!(files(kept_dir.path()).len(), 1, "Orphan keeps the file");
     assert_eq!(rows_of(&store, &ns, "kept").await.len(), 1, "and its row");
 }
+
+// Protects: verification by parallel restore (`restoreJobs: 2`, pg_restore reading the file
+// itself) restores a streamed dump, passes its checks, and still catches flipped bytes through
+// the sha256 computed alongside.
+#[tokio::test]
+async fn parallel_restore_verifies_and_catches_corruption() {
+    use berth::{
+        api::backup_policy::SqlCheck,
+        backup::{
+            self, BackupJob, VerifyJob,
+            catalogue::{Catalogue, PolicyKey, Trigger},
+            connection::Connection,
+            destination::Target,
+            retention::Rules,
+        },
+    };
+    let source = source_db(3_000, 100).await;
+    let (store, _) = history_store().await;
+    let catalogue = Catalogue::new(store);
+    let dir = tempfile::tempdir().unwrap();
+    let target = Target::filesystem(dir.path());
+    let conn = Connection::parse(&support::stack().postgres.url(&source)).unwrap();
+    let key = PolicyKey {
+        namespace: "lib",
+        policy: "jobs",
+    };
+    let taken = backup::backup(
+        &catalogue,
+        &BackupJob {
+            key,
+            source: &conn,
+            target: &target,
+            trigger: Trigger::Request,
+            rules: Rules {
+                last: 5,
+                daily: 0,
+                weekly: 0,
+                monthly: 0,
+            },
+            tz: chrono_tz::UTC,
+        },
+    )
+    .await
+    .unwrap();
+    let checks = [SqlCheck {
+        name: "rows".into(),
+        sql: "select count(*) from items".into(),
+        expect: "3000".into(),
+    }];
+    let scratch = conn.with_database("postgres");
+    let job = VerifyJob {
+        key,
+        target: &target,
+        scratch: &scratch,
+        checks: &checks,
+        timeout: Duration::from_secs(120),
+        jobs: 2,
+    };
+    let (_, report) = backup::verify_newest(&catalogue, &job)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(report.passed, "{:?}", report.message);
+    assert_eq!(report.checks[0].actual.as_deref(), Some("3000"));
+
+    let file = dir.path().join(format!("{}.dump", taken.id));
+    let mut bytes = std::fs::read(&file).unwrap();
+    let end = bytes.len() - 16;
+    for b in &mut bytes[end - 64..end] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&file, bytes).unwrap();
+    let (_, report) = backup::verify_newest(&catalogue, &job)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!report.passed);
+    assert!(
+        report
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("checksum"),
+        "{:?}",
+        report.message
+    );
+}

@@ -176,11 +176,7 @@ impl Reconciler for BackupPolicy {
                             .as_ref()
                             .and_then(|v| parse_duration(&v.timeout).ok())
                             .unwrap_or(std::time::Duration::from_secs(1800)),
-                        restore_jobs: obj
-                            .spec
-                            .verification
-                            .as_ref()
-                            .map_or(1, |v| v.restore_jobs),
+                        restore_jobs: obj.spec.verification.as_ref().map_or(1, |v| v.restore_jobs),
                     };
                     let policy = ObjectRef::from_obj(obj.as_ref());
                     Ok(match start {
