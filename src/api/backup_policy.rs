@@ -225,8 +225,8 @@ pub struct Verification {
     #[serde(default = "default_verify_timeout")]
     #[schemars(pattern(DURATION_PATTERN))]
     pub timeout: String,
-    /// `pg_restore --jobs` for a backup in a directory (default 1: streamed). More helps a
-    /// database with many tables and indexes when the scratch server has the cores.
+    /// `pg_restore --jobs` for a backup in a directory (default 1; S3 backups restore with one).
+    /// More helps a database with many tables and indexes when the scratch server has the cores.
     #[serde(default = "default_restore_jobs")]
     #[schemars(range(min = 1, max = 16))]
     pub restore_jobs: u16,

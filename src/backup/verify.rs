@@ -1,5 +1,5 @@
-//! Restore verification: stream a backup from its destination into `pg_restore` (re-computing
-//! its sha256 on the way), restore into a scratch database, run the policy's SQL checks, and
+//! Restore verification: restore a backup with `pg_restore` (reading the file of a directory
+//! backup itself, or streamed from S3) while re-computing its sha256, restore into a scratch database, run the policy's SQL checks, and
 //! drop the scratch database whatever happened. A checksum mismatch, a failed restore, a check
 //! that errors or returns anything but its expected value, or a time-out fail the verification.
 //!
@@ -81,9 +81,7 @@ pub struct Job<'a> {
     pub timeout: Duration,
     /// `application_name` of berth's sessions.
     pub application: &'a str,
-    /// `pg_restore --jobs`. Above 1, a backup in a directory is restored by `pg_restore`
-    /// reading the file itself (parallel restore needs a seekable file) while berth hashes it
-    /// alongside; otherwise the bytes are streamed into `pg_restore`'s stdin.
+    /// `pg_restore --jobs` for a backup in a directory (S3 backups are streamed: one job).
     pub jobs: u16,
 }
 
@@ -168,10 +166,10 @@ async fn restore(job: &Job<'_>, db: &str) -> (Result<(), String>, Option<String>
         Ok(s) => s,
         Err(e) => return (Err(format!("failed to read the backup: {e}")), None),
     };
-    // Parallel restore reads the file itself; the stream opened above then only feeds the hash.
-    let file = (job.jobs > 1)
-        .then(|| job.target.local_path(job.location))
-        .flatten();
+    // A backup in a directory is read by pg_restore itself, as the plain tool would (no pipe
+    // in between; parallel restore needs a seekable file); the stream opened above then only
+    // feeds the hash. S3 backups are piped into pg_restore's stdin.
+    let file = job.target.local_path(job.location);
     let pg_restore = tool("pg_restore");
     let mut cmd = tokio::process::Command::new(&pg_restore);
     scrub_pg_env(&mut cmd);
@@ -188,9 +186,10 @@ async fn restore(job: &Job<'_>, db: &str) -> (Result<(), String>, Option<String>
     .kill_on_drop(true);
     match &file {
         Some(path) => {
-            cmd.arg(format!("--jobs={}", job.jobs))
-                .arg(path)
-                .stdin(Stdio::null());
+            if job.jobs > 1 {
+                cmd.arg(format!("--jobs={}", job.jobs));
+            }
+            cmd.arg(path).stdin(Stdio::null());
         }
         None => {
             cmd.stdin(Stdio::piped());
