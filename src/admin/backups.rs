@@ -1,5 +1,7 @@
-//! `GET /api/admin/monitoring/backups`: berth's backups and their verifications from the
-//! history database, filtered and paginated (newest first, keyset cursor).
+//! `GET /api/admin/monitoring/backups`: berth's backups and their verifications, and the
+//! platform's own backups (Supabase) the reconciler last read, from the history database,
+//! filtered and paginated together (newest first, keyset cursor); plus each policy's platform
+//! summary (PITR window) from the controllers' cache. Never calls a provider.
 
 use axum::{
     Json,
@@ -9,8 +11,17 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use kube::ResourceExt as _;
+
 use super::{AdminState, auth::Access, error::ApiError};
-use crate::backup::catalogue::{self, BackupRow, Catalogue, Cursor, Outcome};
+use crate::{
+    api::backup_policy::PlatformBackupsSummary,
+    backup::catalogue::{self, Catalogue, Cursor, Listed, Outcome},
+    controllers::backup_policy::platform::PROVIDER as PLATFORM,
+};
+
+/// The `source` of berth's own backups.
+const BERTH: &str = "berth";
 
 /// Query parameters.
 #[derive(Debug, Default, Deserialize)]
@@ -26,6 +37,8 @@ pub struct BackupsQuery {
     pub to: Option<DateTime<Utc>>,
     /// `running`, `complete`, `failed` or `pruned`.
     pub outcome: Option<String>,
+    /// `berth` or `supabase`: only backups from there.
+    pub source: Option<String>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<u32>,
     /// The `next` of the previous page.
@@ -35,9 +48,22 @@ pub struct BackupsQuery {
 /// One page.
 #[derive(Debug, Serialize)]
 pub struct BackupsPage {
-    pub items: Vec<BackupRow>,
+    pub items: Vec<Listed>,
     /// Pass as `after` for the next page; absent on the last.
     pub next: Option<String>,
+    /// The platform's summary (count, newest, PITR window) of each policy in scope that lists
+    /// its platform's backups; the same on every page.
+    pub platforms: Vec<PlatformEntry>,
+}
+
+/// One policy's platform summary, from its status.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformEntry {
+    pub namespace: String,
+    pub policy: String,
+    #[serde(flatten)]
+    pub summary: PlatformBackupsSummary,
 }
 
 /// The handler.
@@ -60,6 +86,7 @@ pub async fn list(
     };
     state.gate.require(&caller, &access).await?;
     let filter = filter(q)?;
+    let platforms = platforms(&state, &filter);
     let store = state.store.clone().ok_or_else(|| {
         ApiError::Unavailable("berth runs without a history database (--database-url)".into())
     })?;
@@ -70,7 +97,36 @@ pub async fn list(
     Ok(Json(BackupsPage {
         items: page.items,
         next: page.next.map(|c| c.token()),
+        platforms,
     }))
+}
+
+/// The platform summaries of the cached policies the filter covers, by namespace and name.
+fn platforms(state: &AdminState, q: &catalogue::Query) -> Vec<PlatformEntry> {
+    if q.source.as_deref() == Some(BERTH) {
+        return Vec::new();
+    }
+    let mut out: Vec<PlatformEntry> = state
+        .caches
+        .backup_policies
+        .state()
+        .iter()
+        .filter_map(|p| {
+            let namespace = p.namespace()?;
+            let policy = p.name_any();
+            let summary = p.status.as_ref()?.platform_backups.clone()?;
+            let wanted = q.namespace.as_ref().is_none_or(|n| *n == namespace)
+                && q.policy.as_ref().is_none_or(|n| *n == policy)
+                && q.source.as_ref().is_none_or(|s| *s == summary.provider);
+            wanted.then_some(PlatformEntry {
+                namespace,
+                policy,
+                summary,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.namespace, &a.policy).cmp(&(&b.namespace, &b.policy)));
+    out
 }
 
 /// The catalogue query the parameters ask for; a bad value is a 400 naming it.
@@ -95,6 +151,15 @@ fn filter(q: BackupsQuery) -> Result<catalogue::Query, ApiError> {
             )));
         }
     };
+    if let Some(source) = q
+        .source
+        .as_deref()
+        .filter(|s| ![BERTH, PLATFORM].contains(s))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "source must be {BERTH} or {PLATFORM}, not {source:?}"
+        )));
+    }
     let after = match q.after.as_deref() {
         None => None,
         Some(token) => Some(Cursor::parse(token).ok_or_else(|| {
@@ -107,6 +172,7 @@ fn filter(q: BackupsQuery) -> Result<catalogue::Query, ApiError> {
         from: q.from,
         to: q.to,
         outcome,
+        source: q.source,
         limit: q.limit,
         after,
     })
@@ -136,6 +202,13 @@ mod tests {
                 ..BackupsQuery::default()
             })
             .contains("limit")
+        );
+        assert!(
+            bad(BackupsQuery {
+                source: Some("rds".into()),
+                ..BackupsQuery::default()
+            })
+            .contains("source")
         );
         assert!(
             bad(BackupsQuery {

@@ -226,6 +226,15 @@ pub struct Verification {
     #[serde(default = "default_verify_timeout")]
     #[schemars(pattern(DURATION_PATTERN))]
     pub timeout: String,
+    /// `pg_restore --jobs` for a backup in a directory (default 1; S3 backups restore with one).
+    /// More helps a database with many tables and indexes when the scratch server has the cores.
+    #[serde(default = "default_restore_jobs")]
+    #[schemars(range(min = 1, max = 16))]
+    pub restore_jobs: u16,
+}
+
+fn default_restore_jobs() -> u16 {
+    1
 }
 
 fn default_verify_timeout() -> String {
@@ -310,4 +319,39 @@ pub struct BackupPolicyStatus {
     /// Backups currently kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_count: Option<i32>,
+    /// The platform's own backups of the database (with `database.supabaseEnvironmentRef`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_backups: Option<PlatformBackupsSummary>,
+}
+
+/// The platform's own backups of the database, as berth last read them (at most every few
+/// minutes; the admin API lists them one by one).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformBackupsSummary {
+    /// The platform (`supabase`).
+    pub provider: String,
+    /// The platform's project.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub project_ref: String,
+    /// Backups the platform lists, whatever their state.
+    #[serde(default)]
+    pub count: i32,
+    /// Of those, completed ones.
+    #[serde(default)]
+    pub completed: i32,
+    /// When the newest completed backup was taken (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest: Option<String>,
+    /// Start of the point-in-time-recovery window (RFC 3339), when PITR is enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitr_earliest: Option<String>,
+    /// End of the point-in-time-recovery window (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitr_latest: Option<String>,
+    /// When berth last asked the platform (RFC 3339).
+    pub checked_at: String,
+    /// Why the last read failed; the other fields are from the read before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }

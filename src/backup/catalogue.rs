@@ -4,7 +4,8 @@
 //! not a directory listing, says which backups exist.
 //!
 //! Also the read side of `GET /api/admin/monitoring/backups`: [`Catalogue::list`] filters by
-//! policy, time range and outcome and pages by keyset, newest first.
+//! policy, time range, outcome and source and pages by keyset, newest first, over berth's
+//! backups and the platform's own ones (`platform_backups`, see [`super::platform`]) alike.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -52,7 +53,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Running => "running",
             Self::Complete => "complete",
@@ -80,6 +81,25 @@ pub struct BackupRow {
     /// Whether the newest finished verification of this backup passed (`None`: never verified).
     pub verified: Option<bool>,
     pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// One row of a listing: a berth backup, or one the platform took (`source` names the
+/// platform; `id` is `<platform>:<its id>`, `trigger` is `platform`, and there is no size,
+/// sha256 or verification).
+#[derive(Clone, Debug, PartialEq, Eq, FromRow, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listed {
+    /// `berth`, or the platform (`supabase`).
+    pub source: String,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub backup: BackupRow,
+    /// The platform's own word for its state (`COMPLETED` …); `status` is berth's outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_status: Option<String>,
+    /// A platform backup that is physical (a base for point-in-time recovery).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical: Option<bool>,
 }
 
 /// One verification row.
@@ -123,6 +143,8 @@ pub struct Query {
     /// Started before.
     pub to: Option<DateTime<Utc>>,
     pub outcome: Option<Outcome>,
+    /// `berth`, or a platform (`supabase`): only that source's backups.
+    pub source: Option<String>,
     /// Page size (1–500; default 50).
     pub limit: Option<u32>,
     /// The `next` of the previous page.
@@ -158,7 +180,7 @@ impl Cursor {
 /// One page of backups, newest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Page {
-    pub items: Vec<BackupRow>,
+    pub items: Vec<Listed>,
     /// Present when more rows follow.
     pub next: Option<Cursor>,
 }
@@ -171,6 +193,22 @@ macro_rules! select_backups {
      v.passed AS verified, v.finished_at AS verified_at \
      FROM backups b LEFT JOIN LATERAL (SELECT passed, finished_at FROM backup_verifications \
      WHERE backup_id = b.id AND finished_at IS NOT NULL ORDER BY started_at DESC LIMIT 1) v ON true"
+    };
+}
+
+/// berth's backups and the platform's, as one relation of [`Listed`] rows.
+macro_rules! listed_backups {
+    () => {
+        concat!(
+            "SELECT * FROM (SELECT 'berth'::text AS source, x.*, NULL::text AS platform_status, \
+             NULL::boolean AS physical FROM (",
+            select_backups!(),
+            ") x UNION ALL SELECT p.provider, p.provider || ':' || p.id, p.namespace, p.policy, \
+             p.taken_at, NULL::timestamptz, NULL::bigint, NULL::text, \
+             p.provider || '://' || p.project || '/backups/' || p.id, p.outcome, NULL::text, \
+             'platform', NULL::boolean, NULL::timestamptz, p.status, p.physical \
+             FROM platform_backups p) b"
+        )
     };
 }
 
@@ -196,6 +234,12 @@ impl Catalogue {
     #[must_use]
     pub fn new(store: Store) -> Self {
         Self { store }
+    }
+
+    /// The history store.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Records a backup starting to be written to `location`.
@@ -324,6 +368,48 @@ impl Catalogue {
         Ok(())
     }
 
+    /// Every location a policy's backups were written to, whatever their outcome (what
+    /// `deletionPolicy: Delete` removes; deleting one already gone is harmless).
+    pub async fn locations(&self, key: PolicyKey<'_>) -> Result<Vec<String>, Error> {
+        sqlx::query_scalar(
+            "SELECT location FROM backups WHERE namespace = $1 AND policy = $2 \
+             AND location IS NOT NULL ORDER BY started_at",
+        )
+        .bind(key.namespace)
+        .bind(key.policy)
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(query_error("list backup locations"))
+    }
+
+    /// Removes a policy's whole history: its backups, their verifications and the platform
+    /// backups listed for it. Returns the backup rows removed.
+    pub async fn forget(&self, key: PolicyKey<'_>) -> Result<u64, Error> {
+        let mut tx = self
+            .store
+            .pool()
+            .begin()
+            .await
+            .map_err(query_error("begin forgetting a policy"))?;
+        // Verifications go with their backup (ON DELETE CASCADE).
+        let backups = sqlx::query("DELETE FROM backups WHERE namespace = $1 AND policy = $2")
+            .bind(key.namespace)
+            .bind(key.policy)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error("delete a policy's backups"))?;
+        sqlx::query("DELETE FROM platform_backups WHERE namespace = $1 AND policy = $2")
+            .bind(key.namespace)
+            .bind(key.policy)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error("delete a policy's platform backups"))?;
+        tx.commit()
+            .await
+            .map_err(query_error("commit forgetting a policy"))?;
+        Ok(backups.rows_affected())
+    }
+
     /// Records a verification of `backup_id` starting; returns its id.
     pub async fn begin_verification(
         &self,
@@ -436,7 +522,7 @@ impl Catalogue {
     pub async fn list(&self, q: &Query) -> Result<Page, Error> {
         let limit = i64::from(q.limit.unwrap_or(50).clamp(1, 500));
         let mut sql: QueryBuilder<Postgres> =
-            QueryBuilder::new(concat!(select_backups!(), " WHERE true"));
+            QueryBuilder::new(concat!(listed_backups!(), " WHERE true"));
         if let Some(ns) = &q.namespace {
             sql.push(" AND b.namespace = ").push_bind(ns);
         }
@@ -452,6 +538,9 @@ impl Catalogue {
         if let Some(o) = q.outcome {
             sql.push(" AND b.status = ").push_bind(o.as_str());
         }
+        if let Some(source) = &q.source {
+            sql.push(" AND b.source = ").push_bind(source);
+        }
         if let Some(c) = &q.after {
             sql.push(" AND (b.started_at, b.id) < (")
                 .push_bind(c.started_at)
@@ -462,16 +551,16 @@ impl Catalogue {
         // One extra row says whether another page follows.
         sql.push(" ORDER BY b.started_at DESC, b.id DESC LIMIT ")
             .push_bind(limit + 1);
-        let mut items: Vec<BackupRow> = sql
+        let mut items: Vec<Listed> = sql
             .build_query_as()
             .fetch_all(self.store.pool())
             .await
             .map_err(query_error("list backups"))?;
         let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
         items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let next = more.then(|| items.last()).flatten().map(|b| Cursor {
-            started_at: b.started_at,
-            id: b.id.clone(),
+        let next = more.then(|| items.last()).flatten().map(|l| Cursor {
+            started_at: l.backup.started_at,
+            id: l.backup.id.clone(),
         });
         Ok(Page { items, next })
     }

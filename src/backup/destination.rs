@@ -290,6 +290,12 @@ impl Target {
         Ok(removed)
     }
 
+    /// The file of a backup in a directory (`None` for S3 or a foreign location).
+    #[must_use]
+    pub fn local_path(&self, location: &str) -> Option<PathBuf> {
+        self.path_of(location).ok()
+    }
+
     fn path_of(&self, location: &str) -> Result<PathBuf, Error> {
         let Self::Filesystem { dir } = self else {
             return Err(Error::Foreign(location.to_string()));

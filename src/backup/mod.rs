@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod connection;
 pub mod destination;
 pub mod dump;
+pub mod platform;
 pub mod retention;
 pub mod schedule;
 pub mod verify;
@@ -31,7 +32,10 @@ use self::{
     retention::Rules,
     verify::Report,
 };
-use crate::{api::backup_policy::SqlCheck, controllers::runtime::error_chain};
+use crate::{
+    api::backup_policy::{BackupPolicySpec, SqlCheck},
+    controllers::runtime::error_chain,
+};
 
 /// A backup or verification run failed before it could be recorded as an outcome.
 #[derive(Debug, thiserror::Error)]
@@ -124,8 +128,8 @@ pub async fn backup(catalogue: &Catalogue, job: &BackupJob<'_>) -> Result<Taken,
     })
 }
 
-/// The retention plan for a policy's complete backups, without acting on it (the dry run).
-/// The newest verified backup is protected.
+/// The retention plan for a policy's complete backups, read from the catalogue, without
+/// acting on it. The newest verified backup is protected.
 pub async fn prune_plan(
     catalogue: &Catalogue,
     key: PolicyKey<'_>,
@@ -133,18 +137,48 @@ pub async fn prune_plan(
     tz: Tz,
 ) -> Result<retention::Plan, Error> {
     let rows = catalogue.complete_backups(key).await?;
-    let items: Vec<retention::Item> = rows
+    Ok(retention_over(&rows, rules, tz))
+}
+
+/// What retention would prune now for a policy, from its spec and its catalogue rows: the pure
+/// dry run `berth plan` shows. Rows of any status may be passed; only `complete` ones are
+/// decided over, and the newest verified one is protected, as [`prune`] does. `Err` names an
+/// unknown `spec.timeZone`.
+pub fn retention_dry_run(
+    spec: &BackupPolicySpec,
+    backups: &[BackupRow],
+) -> Result<retention::Plan, String> {
+    let tz: Tz = spec
+        .time_zone
+        .parse()
+        .map_err(|_| format!("spec.timeZone: unknown time zone {:?}", spec.time_zone))?;
+    let complete: Vec<BackupRow> = backups
+        .iter()
+        .filter(|b| b.status == "complete")
+        .cloned()
+        .collect();
+    Ok(retention_over(&complete, Rules::from(&spec.retention), tz))
+}
+
+/// Retention over complete backups (any order), protecting the newest verified one.
+fn retention_over(complete: &[BackupRow], rules: Rules, tz: Tz) -> retention::Plan {
+    let items: Vec<retention::Item> = complete
         .iter()
         .map(|b| retention::Item {
             id: b.id.clone(),
             time: b.started_at,
         })
         .collect();
-    let verified = rows
+    let verified = complete
         .iter()
-        .find(|b| b.verified == Some(true))
+        .filter(|b| b.verified == Some(true))
+        .max_by(|a, b| {
+            a.started_at
+                .cmp(&b.started_at)
+                .then_with(|| a.id.cmp(&b.id))
+        })
         .map(|b| b.id.as_str());
-    Ok(retention::plan(rules, &items, verified.as_slice(), tz))
+    retention::plan(rules, &items, verified.as_slice(), tz)
 }
 
 /// Applies retention: marks the pruned rows first, then deletes their files, so the catalogue
@@ -180,6 +214,8 @@ pub struct VerifyJob<'a> {
     pub scratch: &'a Connection,
     pub checks: &'a [SqlCheck],
     pub timeout: Duration,
+    /// `pg_restore --jobs` (see [`verify::Job::jobs`]).
+    pub jobs: u16,
 }
 
 /// Verifies the newest complete backup and records the outcome. `None` when there is no
@@ -210,10 +246,60 @@ pub async fn verify_newest(
         checks: job.checks,
         timeout: job.timeout,
         application: &application,
+        jobs: job.jobs,
     })
     .await;
     catalogue
         .finish_verification(id, Utc::now(), &report)
         .await?;
     Ok(Some((backup, report)))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    fn row(day: u32, status: &str, verified: Option<bool>) -> BackupRow {
+        let at = Utc.with_ymd_and_hms(2026, 3, day, 3, 0, 0).unwrap();
+        BackupRow {
+            id: format!("d{day:02}"),
+            namespace: "shop".into(),
+            policy: "db".into(),
+            started_at: at,
+            completed_at: Some(at),
+            size_bytes: Some(1),
+            sha256: None,
+            location: None,
+            status: status.into(),
+            error: None,
+            trigger: "schedule".into(),
+            verified,
+            verified_at: None,
+        }
+    }
+
+    // Protects: the dry run `berth plan` shows decides over complete rows only, keeps the
+    // newest verified backup however old, and reads days in the policy's zone; a bad zone is
+    // named, not defaulted.
+    #[test]
+    fn retention_dry_run_over_a_catalogue() {
+        let spec: BackupPolicySpec = crate::yaml::from_str(
+            "database: {connectionSecretRef: {name: db, key: uri}}\nschedule: '0 3 * * *'\ntimeZone: Europe/Stockholm\ndestination: {filesystem: {path: /b}}\nretention: {keepLast: 2, keepDaily: 0, keepWeekly: 0, keepMonthly: 0}\n",
+        )
+        .unwrap();
+        let mut rows: Vec<BackupRow> = (1..=6).map(|d| row(d, "complete", None)).collect();
+        rows[1].verified = Some(true);
+        rows.push(row(7, "failed", None));
+        rows.push(row(8, "pruned", None));
+        let plan = retention_dry_run(&spec, &rows).unwrap();
+        assert_eq!(plan.keep, vec!["d06", "d05", "d02"]);
+        assert_eq!(plan.prune, vec!["d04", "d03", "d01"]);
+
+        let mut bad = spec;
+        bad.time_zone = "Mars/Olympus".into();
+        let err = retention_dry_run(&bad, &rows).unwrap_err();
+        assert!(err.contains("Mars/Olympus"), "{err}");
+    }
 }

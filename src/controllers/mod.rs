@@ -125,6 +125,9 @@ pub enum Error {
     /// A provider call failed where no condition can carry it (cleanup on deletion).
     #[error(transparent)]
     Provider(#[from] crate::providers::Error),
+    /// Cleanup on deletion could not finish yet; it is tried again.
+    #[error("failed to clean up {what}: {message}")]
+    Cleanup { what: String, message: String },
     /// Adding or removing the finalizer failed.
     #[error("failed to update the finalizer")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
@@ -139,6 +142,7 @@ impl Error {
             Self::StatusTimeout { .. } => "status_timeout",
             Self::Read { .. } => "read",
             Self::Provider(e) => e.metric_label(),
+            Self::Cleanup { .. } => "cleanup",
             Self::Finalizer(_) => "finalizer",
         }
     }
@@ -219,6 +223,12 @@ pub trait Reconciler: Managed {
         obj: Arc<Self>,
         ctx: Arc<Context>,
     ) -> impl Future<Output = Result<Outcome<Self::Status>, Error>> + Send;
+
+    /// The status to show while `spec.suspend` is true, from the current one: kinds clear what
+    /// would go stale while nothing runs (a next run time). Default: unchanged.
+    fn suspended_status(status: Self::Status) -> Self::Status {
+        status
+    }
 
     /// Removes what berth created outside Kubernetes, honouring `deletionPolicy`. Must be
     /// idempotent and succeed when nothing was ever created.

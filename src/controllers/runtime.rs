@@ -85,7 +85,7 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
             sync: SyncResult::NotAttempted {
                 message: "spec.suspend is true".into(),
             },
-            status: next.clone(),
+            status: K::suspended_status(next.clone()),
             requeue: None,
             conditions: Vec::new(),
         }

@@ -17,6 +17,8 @@ pub struct DatabaseHealth {
 /// One backup the platform took.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlatformBackup {
+    /// The platform's id (what a restore of this backup names).
+    pub id: String,
     /// RFC 3339.
     pub taken_at: String,
     /// `COMPLETED`, `FAILED`, … as the platform says.

@@ -143,6 +143,7 @@ impl DatabaseBackups for Supabase {
                 .backups
                 .into_iter()
                 .map(|b| PlatformBackup {
+                    id: b.id.to_string(),
                     taken_at: b.inserted_at,
                     status: b.status.to_string(),
                     physical: b.is_physical_backup,

@@ -50,7 +50,7 @@ async fn db(name: &str) -> PgConnection {
 }
 
 /// A source database with `rows` rows of about `width` bytes each.
-async fn source_db(rows: i64, width: i32) -> String {
+pub(crate) async fn source_db(rows: i64, width: i32) -> String {
     let name = create_db("src").await;
     let mut c = db(&name).await;
     sqlx::raw_sql(
@@ -78,7 +78,7 @@ async fn source_db(rows: i64, width: i32) -> String {
 }
 
 /// Row count and a checksum over every row: equal for a faithful restore.
-async fn fingerprint(name: &str) -> (i64, String) {
+pub(crate) async fn fingerprint(name: &str) -> (i64, String) {
     sqlx::query_as(
         "SELECT count(*), md5(string_agg(id::text || ':' || payload, ',' ORDER BY id)) FROM items",
     )
@@ -88,7 +88,7 @@ async fn fingerprint(name: &str) -> (i64, String) {
 }
 
 /// Restores a dump file into a new database with `pg_restore`; returns the database.
-async fn restore_file(file: &Path) -> String {
+pub(crate) async fn restore_file(file: &Path) -> String {
     let name = create_db("restored").await;
     let out = std::process::Command::new("pg_restore")
         .args([
@@ -116,7 +116,7 @@ async fn restore_file(file: &Path) -> String {
     name
 }
 
-async fn history_store() -> (Store, String) {
+pub(crate) async fn history_store() -> (Store, String) {
     let name = create_db("berth").await;
     let url = support::stack().postgres.url(&name);
     let store = Store::connect_lazy(&url, 4).unwrap();
@@ -129,7 +129,7 @@ fn sha256_of(path: &Path) -> String {
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
 
-fn files(dir: &Path) -> Vec<String> {
+pub(crate) fn files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
             d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -140,13 +140,13 @@ fn files(dir: &Path) -> Vec<String> {
     names
 }
 
-fn secret(name: &str, key: &str, value: &str) -> String {
+pub(crate) fn secret(name: &str, key: &str, value: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{{key}: {value:?}}}\n"
     )
 }
 
-fn annotate_now(ns: &str, policy: &str, value: &str) {
+pub(crate) fn annotate_now(ns: &str, policy: &str, value: &str) {
     let (ok, _, err) = kubectl(
         &[
             "annotate",
@@ -161,7 +161,11 @@ fn annotate_now(ns: &str, policy: &str, value: &str) {
     assert!(ok, "{err}");
 }
 
-async fn rows_of(store: &Store, ns: &str, policy: &str) -> Vec<(String, String, String)> {
+pub(crate) async fn rows_of(
+    store: &Store,
+    ns: &str,
+    policy: &str,
+) -> Vec<(String, String, String)> {
     sqlx::query_as(
         "SELECT id, status, trigger FROM backups WHERE namespace = $1 AND policy = $2 ORDER BY started_at",
     )
@@ -544,7 +548,7 @@ async fn interrupted_backup_leaves_nothing_that_looks_valid() {
     );
 }
 
-fn walk(dir: &Path) -> Vec<String> {
+pub(crate) fn walk(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
@@ -626,6 +630,17 @@ async fn retention_prunes_exactly_and_the_catalogue_pages() {
     let id = |d: u32| format!("202603{d:02}T030000Z-test");
     assert_eq!(dry.keep, vec![id(20), id(19), id(18), id(15), id(2)]);
     assert_eq!(files(dir.path()).len(), 20, "a dry run deletes nothing");
+    // The pure dry run over the catalogue's rows (what `berth plan` calls) decides the same.
+    let spec: berth::api::backup_policy::BackupPolicySpec =
+        serde_json::from_value(serde_json::json!({
+            "database": {"connectionSecretRef": {"name": "db", "key": "uri"}},
+            "schedule": "0 3 * * *",
+            "destination": {"filesystem": {"path": "/b"}},
+            "retention": {"keepLast": 2, "keepDaily": 3, "keepWeekly": 2, "keepMonthly": 1},
+        }))
+        .unwrap();
+    let rows = catalogue.complete_backups(key).await.unwrap();
+    assert_eq!(backup::retention_dry_run(&spec, &rows).unwrap(), dry);
     let pruned = backup::prune(&catalogue, &target, key, rules, chrono_tz::UTC)
         .await
         .unwrap();
@@ -645,12 +660,13 @@ async fn retention_prunes_exactly_and_the_catalogue_pages() {
         .await
         .unwrap();
     assert_eq!(complete.items.len(), 5);
-    assert_eq!(complete.items[4].verified, Some(true));
+    assert_eq!(complete.items[4].backup.verified, Some(true));
     let mut seen = Vec::new();
     let mut q = Query {
         namespace: Some("lib".into()),
         policy: Some("gfs".into()),
         outcome: Some(Outcome::Pruned),
+        source: None,
         from: Some(Utc.with_ymd_and_hms(2026, 3, 3, 0, 0, 0).unwrap()),
         to: Some(Utc.with_ymd_and_hms(2026, 3, 15, 0, 0, 0).unwrap()),
         limit: Some(4),
@@ -658,7 +674,7 @@ async fn retention_prunes_exactly_and_the_catalogue_pages() {
     };
     loop {
         let page = catalogue.list(&q).await.unwrap();
-        seen.extend(page.items.iter().map(|b| b.id.clone()));
+        seen.extend(page.items.iter().map(|b| b.backup.id.clone()));
         match page.next {
             Some(c) => q.after = Some(c),
             None => break,

@@ -3,7 +3,7 @@
 //! with PowerDNS (see `certificate`), provider HTTP behaviour against misbehaving local servers
 //! (see `provider_http`), the provider clients and pool against the in-process sandbox
 //! (`*_client`, `provider_pool`), and backups against Postgres and a real S3 server (see
-//! `backup`).
+//! `backup`, and `backup_lifecycle` for Supabase's own backups and deletion).
 
 // Test helpers fail loudly: a panic with a message is the right outcome of a broken fixture.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -14,6 +14,7 @@ mod admin_api;
 mod admission;
 mod alerts;
 mod backup;
+mod backup_lifecycle;
 mod certificate;
 mod cloudflare_client;
 mod controller;

@@ -16,13 +16,14 @@ const OWNER: &str = "berth_owner";
 const OWNER_PASSWORD: &str = "owner-pw-not-for-logs";
 
 /// Every table the migrations create, besides sqlx's own.
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "deployment_events",
     "rollbacks",
     "probe_samples",
     "probe_rollups",
     "backups",
     "backup_verifications",
+    "platform_backups",
     "alerts",
     "audit_log",
 ];
@@ -198,6 +199,9 @@ async fn seed(store: &Store) {
          '{0,1,0,0,0,0,0,0,0,0,0}')",
         "INSERT INTO backups (id, namespace, policy) VALUES ('b1', 'shop', 'nightly')",
         "INSERT INTO backup_verifications (backup_id) VALUES ('b1')",
+        "INSERT INTO platform_backups (namespace, policy, provider, id, project, taken_at, \
+         status, outcome, physical, seen_at) VALUES ('shop', 'nightly', 'supabase', '1', \
+         'abcdefghijklmnopqrst', now(), 'COMPLETED', 'complete', true, now())",
         "INSERT INTO alerts (rule, resource_namespace, resource_kind, resource_name, severity) \
          VALUES ('down', 'shop', 'Deployment', 'api', 'critical')",
     ] {

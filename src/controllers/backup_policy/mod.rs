@@ -2,8 +2,10 @@
 //! due, status, verdict, alert, requeue at the next due time) → act (start a backup or a
 //! verification in the background). The engine itself is [`crate::backup`].
 
+mod cleanup;
 mod observe;
 pub mod plan;
+pub mod platform;
 mod runner;
 
 use std::sync::Arc;
@@ -21,13 +23,29 @@ use self::{
 };
 use super::{Context, Error, Outcome, Reconciler, deps};
 use crate::{
-    api::{BackupPolicy, Environment, common::RECONCILE_REQUESTED_ANNOTATION},
+    api::{
+        BackupPolicy, Environment, backup_policy::BackupPolicyStatus,
+        common::RECONCILE_REQUESTED_ANNOTATION,
+    },
     backup::{catalogue::PolicyKey, retention::Rules, schedule::parse_duration},
     controllers::runtime::error_chain,
 };
 
 impl Reconciler for BackupPolicy {
     const ALERT_CONDITIONS: &'static [&'static str] = &[plan::ALERTING];
+
+    // Nothing is scheduled while suspended: a next run time would be a promise not kept.
+    fn suspended_status(status: BackupPolicyStatus) -> BackupPolicyStatus {
+        BackupPolicyStatus {
+            next_backup_time: None,
+            next_verification_time: None,
+            ..status
+        }
+    }
+
+    async fn cleanup(obj: Arc<Self>, ctx: Arc<Context>) -> Result<(), Error> {
+        cleanup::cleanup(&obj, &ctx).await
+    }
 
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
         let namespace = obj.namespace().unwrap_or_default();
@@ -49,9 +67,14 @@ impl Reconciler for BackupPolicy {
         if let Some(s3) = &obj.spec.destination.s3 {
             deps.secret(&s3.credentials_secret_name).await?;
         }
-        if let Some(env) = &obj.spec.database.supabase_environment_ref {
-            deps.object::<Environment>(&env.name).await?;
-        }
+        let env = match &obj.spec.database.supabase_environment_ref {
+            Some(r) => deps.object::<Environment>(&r.name).await?,
+            None => None,
+        };
+        let platform_source = match &env {
+            Some(e) => Some(platform::source(e, &mut deps).await?),
+            None => None,
+        };
         let missing = deps.missing();
         let resolved = if missing.is_empty() {
             observe::resolve(&ctx.client, &obj, &namespace).await?
@@ -86,8 +109,30 @@ impl Reconciler for BackupPolicy {
             .get(RECONCILE_REQUESTED_ANNOTATION)
             .filter(|v| previous.common.last_handled_reconcile_at.as_ref() != Some(*v))
             .cloned();
+        let now = Utc::now();
+        let key = PolicyKey {
+            namespace: &namespace,
+            policy: &name,
+        };
+        let known = previous.platform_backups.as_ref();
+        let platform = match platform_source {
+            None => None,
+            // Unchanged while the message is, so a bad reference does not rewrite status.
+            Some(Err(message)) => Some(match known {
+                Some(p) if p.error.as_deref() == Some(message.as_str()) => p.clone(),
+                _ => platform::failed(None, "", message, now),
+            }),
+            Some(Ok(source))
+                if missing.is_empty()
+                    && platform::due(known, &source.project_ref, now, request.is_some()) =>
+            {
+                let catalogue = runner.as_ref().map(|r| r.catalogue());
+                Some(platform::refresh(&ctx, &source, key, catalogue, known, now).await)
+            }
+            Some(Ok(_)) => known.cloned(),
+        };
         let observed = Observed {
-            now: Utc::now(),
+            now,
             created: obj
                 .meta()
                 .creation_timestamp
@@ -100,6 +145,7 @@ impl Reconciler for BackupPolicy {
             running: runner.as_ref().and_then(|r| r.running(&namespace, &name)),
             request,
             resync: ctx.resync,
+            platform,
         };
 
         // Plan (pure).
@@ -130,6 +176,7 @@ impl Reconciler for BackupPolicy {
                             .as_ref()
                             .and_then(|v| parse_duration(&v.timeout).ok())
                             .unwrap_or(std::time::Duration::from_secs(1800)),
+                        restore_jobs: obj.spec.verification.as_ref().map_or(1, |v| v.restore_jobs),
                     };
                     let policy = ObjectRef::from_obj(obj.as_ref());
                     Ok(match start {

@@ -104,36 +104,64 @@ pub async fn resolve(
             }
         }
     };
-    let s3 = match &spec.destination.s3 {
-        None => None,
-        Some(d) => {
-            let name = &d.credentials_secret_name;
-            let id = value(client, namespace, name, "accessKeyId").await?;
-            let secret = value(client, namespace, name, "secretAccessKey").await?;
-            let (Some(access_key_id), Some(secret_access_key)) = (id, secret) else {
-                return Ok(Err(format!(
-                    "Secret {namespace}/{name} needs keys accessKeyId and secretAccessKey"
-                )));
-            };
-            Some(S3Config {
-                bucket: d.bucket.clone(),
-                prefix: d.prefix.clone().unwrap_or_else(|| {
-                    format!(
-                        "{namespace}/{}/",
-                        obj.metadata.name.as_deref().unwrap_or_default()
-                    )
-                }),
-                endpoint: d.endpoint.clone(),
-                region: d.region.clone(),
-                access_key_id: access_key_id.trim().to_string(),
-                secret_access_key: Credential::new(secret_access_key.trim()),
-                force_path_style: d.force_path_style,
-            })
-        }
+    let s3 = match s3_config(client, obj, namespace).await? {
+        Ok(s3) => s3,
+        Err(message) => return Ok(Err(message)),
     };
     Ok(Ok(Some(Resolved {
         source,
         scratch,
         s3,
     })))
+}
+
+/// The S3 settings with credentials from their Secret; `Ok(Err(message))` when the Secret
+/// lacks a key (or is gone).
+async fn s3_config(
+    client: &Client,
+    obj: &BackupPolicy,
+    namespace: &str,
+) -> Result<Result<Option<S3Config>, String>, Error> {
+    let Some(d) = &obj.spec.destination.s3 else {
+        return Ok(Ok(None));
+    };
+    let name = &d.credentials_secret_name;
+    let id = value(client, namespace, name, "accessKeyId").await?;
+    let secret = value(client, namespace, name, "secretAccessKey").await?;
+    let (Some(access_key_id), Some(secret_access_key)) = (id, secret) else {
+        return Ok(Err(format!(
+            "Secret {namespace}/{name} needs keys accessKeyId and secretAccessKey"
+        )));
+    };
+    Ok(Ok(Some(S3Config {
+        bucket: d.bucket.clone(),
+        prefix: d.prefix.clone().unwrap_or_else(|| {
+            format!(
+                "{namespace}/{}/",
+                obj.metadata.name.as_deref().unwrap_or_default()
+            )
+        }),
+        endpoint: d.endpoint.clone(),
+        region: d.region.clone(),
+        access_key_id: access_key_id.trim().to_string(),
+        secret_access_key: Credential::new(secret_access_key.trim()),
+        force_path_style: d.force_path_style,
+    })))
+}
+
+/// The destination alone (for cleanup, which needs no database connection); `Ok(Err(message))`
+/// when it cannot be built.
+pub async fn target(
+    client: &Client,
+    obj: &BackupPolicy,
+    namespace: &str,
+) -> Result<Result<Target, String>, Error> {
+    if let Some(fs) = &obj.spec.destination.filesystem {
+        return Ok(Ok(Target::filesystem(&fs.path)));
+    }
+    Ok(match s3_config(client, obj, namespace).await? {
+        Ok(Some(s3)) => Target::s3(&s3).map_err(|e| e.to_string()),
+        Ok(None) => Err("spec.destination: set exactly one of filesystem or s3".into()),
+        Err(message) => Err(message),
+    })
 }

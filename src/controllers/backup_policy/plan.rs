@@ -6,7 +6,10 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::{
-    api::backup_policy::{BackupPolicySpec, BackupPolicyStatus, BackupRecord, VerificationRecord},
+    api::backup_policy::{
+        BackupPolicySpec, BackupPolicyStatus, BackupRecord, PlatformBackupsSummary,
+        VerificationRecord,
+    },
     backup::{
         catalogue::{BackupRow, Summary, Trigger, VerificationRow},
         schedule::{self, Due, Schedule},
@@ -68,6 +71,8 @@ pub struct Observed {
     pub request: Option<String>,
     /// The regular resync interval.
     pub resync: Duration,
+    /// The platform's own backups as last read (`None` without `supabaseEnvironmentRef`).
+    pub platform: Option<PlatformBackupsSummary>,
 }
 
 /// The catalogue as observed.
@@ -212,11 +217,13 @@ pub fn plan(spec: &BackupPolicySpec, previous: &BackupPolicyStatus, o: &Observed
         next_backup_time: next_backup.map(rfc3339),
         next_verification_time: next_verification.map(rfc3339),
         backup_count: Some(i32::try_from(summary.complete_count).unwrap_or(i32::MAX)),
+        platform_backups: o.platform.clone(),
     };
 
     let (verdict, sync) = verdict(summary, running, next_backup);
     let (alert, stale_at) = alert(&s, summary, o);
-    let requeue = [next_backup, next_verification, stale_at]
+    let platform_read = o.platform.as_ref().and_then(super::platform::stale_at);
+    let requeue = [next_backup, next_verification, stale_at, platform_read]
         .into_iter()
         .flatten()
         .filter_map(|t| (t - o.now).to_std().ok())
@@ -423,6 +430,7 @@ mod tests {
             running: None,
             request: None,
             resync: Duration::from_secs(300),
+            platform: None,
         }
     }
     fn complete(id: &str, at: DateTime<Utc>) -> BackupRow {

@@ -38,6 +38,7 @@ pub struct RunInputs {
     pub tz: Tz,
     pub checks: Vec<crate::api::backup_policy::SqlCheck>,
     pub verify_timeout: Duration,
+    pub restore_jobs: u16,
 }
 
 /// The runs in flight in this process, and the channel that re-queues a policy when one ends.
@@ -218,6 +219,7 @@ impl Runner {
                 scratch: &inputs.scratch,
                 checks: &inputs.checks,
                 timeout: inputs.verify_timeout,
+                jobs: inputs.restore_jobs,
             };
             match backup::verify_newest(&runner.catalogue, &job).await {
                 Ok(Some((b, r))) if r.passed => {
