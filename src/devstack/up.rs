@@ -344,7 +344,8 @@ async fn backup_now(
     client: &kube::Client,
     timeout: Duration,
 ) -> anyhow::Result<(String, String)> {
-    let requested = chrono::Utc::now().to_rfc3339();
+    let asked_at = chrono::Utc::now();
+    let requested = asked_at.to_rfc3339();
     kubectl(
         plane,
         &[
@@ -364,10 +365,12 @@ async fn backup_now(
     loop {
         for policy in api.list(&Default::default()).await?.items {
             let Some(s) = &policy.status else { continue };
-            let taken = s
-                .last_backup
-                .as_ref()
-                .filter(|b| b.started_at.as_deref() >= Some(requested.as_str()));
+            let taken = s.last_backup.as_ref().filter(|b| {
+                b.started_at
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t >= asked_at - chrono::Duration::seconds(1))
+            });
             let proved = s
                 .last_verification
                 .as_ref()

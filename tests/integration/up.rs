@@ -50,7 +50,7 @@ fn berth_up_brings_the_example_estate_up() {
             "{deployment} probed and up:\n{stdout}"
         );
     }
-    assert!(!stdout.contains("alert notification"), "{stdout}");
+    assert!(!stdout.contains("alert notification:"), "{stdout}");
     assert!(
         stdout.contains(&format!("http://127.0.0.1:{port}/health/detailed")),
         "{stdout}"
