@@ -9,24 +9,24 @@
 //! `BERTH_BENCH_SERVICES`, `BERTH_BENCH_CONNECTIONS` and `BERTH_BENCH_SECONDS` shrink it.
 
 use std::{
-    path::Path,
     process::Command,
     time::{Duration, Instant},
 };
 
 use anyhow::Context as _;
 use berth::{
-    devstack::{ControlPlane, Postgres, Supervised, free_port},
+    devstack::{ControlPlane, Postgres, free_port},
     store::Store,
 };
 use futures::{StreamExt, TryStreamExt, stream};
 use kube::{Api, Client, api::PostParams};
 use serde_json::json;
+use support::{env_or, spawn_controller, wait_ready};
 
-/// The endpoints measured: (label, path and query). The probes branch's reports are one line
-/// each here once merged, e.g.
-/// `("uptime 30d", "/api/admin/monitoring/uptime?window=30d"),` and
-/// `("performance 24h", "/api/admin/monitoring/performance?window=24h"),`.
+#[path = "support/mod.rs"]
+mod support;
+
+/// The endpoints measured: (label, path and query).
 const ENDPOINTS: &[(&str, &str)] = &[
     (
         "alerts (firing, 100)",
@@ -52,13 +52,6 @@ const ENDPOINTS: &[(&str, &str)] = &[
 ];
 
 const NAMESPACE: &str = "bench";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -98,15 +91,16 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let port = free_port()?;
-    let controller = spawn_controller(&plane, &url, port)?;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !ready(port).await {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "controller not ready after 120 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let controller = spawn_controller(
+        &plane,
+        "bench-admin",
+        port,
+        &[
+            ("BERTH_DATABASE_URL", url.clone()),
+            ("POD_NAMESPACE", NAMESPACE.to_string()),
+        ],
+    )?;
+    wait_ready(port, Duration::from_secs(120)).await?;
     let token = plane.admin().token.clone();
 
     println!(
@@ -203,31 +197,6 @@ async fn seed(store: &Store, services: u64) -> anyhow::Result<()> {
     .context("seeding alerts")?;
     sqlx::query("ANALYZE").execute(store.pool()).await?;
     Ok(())
-}
-
-fn spawn_controller(plane: &ControlPlane, url: &str, port: u16) -> anyhow::Result<Supervised> {
-    let log = plane.dir.join(format!("bench-admin-{port}.log"));
-    let env = [
-        ("KUBECONFIG", plane.kubeconfig.display().to_string()),
-        ("BERTH_LISTEN", format!("127.0.0.1:{port}")),
-        ("BERTH_DATABASE_URL", url.to_string()),
-        ("POD_NAMESPACE", NAMESPACE.to_string()),
-        ("RUST_LOG", "warn".into()),
-    ];
-    Ok(Supervised::spawn(
-        "berth controller",
-        Path::new(env!("CARGO_BIN_EXE_berth")),
-        &["controller".into()],
-        &log,
-        None,
-        &env,
-    )?)
-}
-
-async fn ready(port: u16) -> bool {
-    reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-        .await
-        .is_ok_and(|r| r.status().is_success())
 }
 
 struct WrkResult {

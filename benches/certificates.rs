@@ -7,14 +7,13 @@
 //! quick run).
 
 use std::{
-    path::Path,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use berth::{
     api::Certificate,
-    devstack::{ControlPlane, Pebble, PebbleConfig, PowerDns, Supervised, free_port},
+    devstack::{ControlPlane, Pebble, PebbleConfig, PowerDns, free_port},
     providers::{
         dns::{DnsRecords, powerdns::PowerDns as PowerDnsClient},
         http::{HttpMetrics, Secret},
@@ -25,16 +24,17 @@ use kube::{
     api::{ListParams, Patch, PatchParams},
 };
 use serde_json::json;
+use support::{env_or, memory_mib, spawn_controller, wait_ready};
+
+#[path = "support/mod.rs"]
+mod support;
 
 const NAMESPACE: &str = "bench-certificates";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let n: usize = std::env::var("BERTH_BENCH_CERTIFICATES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+    let n = env_or("BERTH_BENCH_CERTIFICATES", 100) as usize;
     let (plane, pdns) = tokio::join!(ControlPlane::start(), PowerDns::start());
     let (plane, pdns) = (plane?, pdns?);
     let pebble = Pebble::start(PebbleConfig::new(pdns.dns)).await?;
@@ -98,13 +98,16 @@ async fn main() -> anyhow::Result<()> {
         .await?;
 
     let port = free_port()?;
-    let controller = spawn_controller(&plane, port)?;
-    while !reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let controller = spawn_controller(
+        &plane,
+        "bench-certificates",
+        port,
+        &[
+            ("POD_NAMESPACE", NAMESPACE.to_string()),
+            ("BERTH_WATCH_NAMESPACE", NAMESPACE.to_string()),
+        ],
+    )?;
+    wait_ready(port, Duration::from_secs(60)).await?;
 
     let certs = dynamic("Certificate", "berth.dev/v1alpha1", "certificates");
     let start = Instant::now();
@@ -182,37 +185,4 @@ async fn main() -> anyhow::Result<()> {
     );
     drop(controller);
     Ok(())
-}
-
-fn spawn_controller(plane: &ControlPlane, port: u16) -> anyhow::Result<Supervised> {
-    let log = plane.dir.join(format!("bench-certificates-{port}.log"));
-    let env = [
-        ("KUBECONFIG", plane.kubeconfig.display().to_string()),
-        ("BERTH_LISTEN", format!("127.0.0.1:{port}")),
-        ("POD_NAMESPACE", NAMESPACE.to_string()),
-        ("BERTH_WATCH_NAMESPACE", NAMESPACE.to_string()),
-        ("RUST_LOG", "warn".into()),
-    ];
-    Ok(Supervised::spawn(
-        "berth controller",
-        Path::new(env!("CARGO_BIN_EXE_berth")),
-        &["controller".into()],
-        &log,
-        None,
-        &env,
-    )?)
-}
-
-/// VmRSS and VmHWM (peak) of a process, in MiB.
-fn memory_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }

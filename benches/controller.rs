@@ -4,23 +4,21 @@
 //!
 //! `cargo bench --bench controller` (N defaults to 1000; `BERTH_BENCH_OBJECTS=200` for a quick run).
 
-use std::{
-    path::Path,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use berth::devstack::{ControlPlane, Supervised, free_port};
+use berth::devstack::{ControlPlane, free_port};
 use futures::{StreamExt, TryStreamExt, stream};
 use kube::{Api, Client, api::PostParams};
 use serde_json::json;
+use support::{env_or, memory_mib, spawn_controller, wait_ready};
+
+#[path = "support/mod.rs"]
+mod support;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let n: usize = std::env::var("BERTH_BENCH_OBJECTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let n = env_or("BERTH_BENCH_OBJECTS", 1000) as usize;
     let plane = ControlPlane::start().await?;
     let client = plane.client().await?;
     berth::crdgen::install(&client, Duration::from_secs(60)).await?;
@@ -30,33 +28,12 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn spawn_controller(
-    plane: &ControlPlane,
-    namespace: &str,
-    port: u16,
-) -> anyhow::Result<Supervised> {
-    let log = plane.dir.join(format!("bench-controller-{port}.log"));
-    let env = [
-        ("KUBECONFIG", plane.kubeconfig.display().to_string()),
-        ("BERTH_LISTEN", format!("127.0.0.1:{port}")),
+/// A controller's environment when it runs in and watches only `namespace`.
+fn watching(namespace: &str) -> [(&'static str, String); 2] {
+    [
         ("POD_NAMESPACE", namespace.to_string()),
         ("BERTH_WATCH_NAMESPACE", namespace.to_string()),
-        ("RUST_LOG", "warn".into()),
-    ];
-    Ok(Supervised::spawn(
-        "berth controller",
-        Path::new(env!("CARGO_BIN_EXE_berth")),
-        &["controller".into()],
-        &log,
-        None,
-        &env,
-    )?)
-}
-
-async fn ready(port: u16) -> bool {
-    reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-        .await
-        .is_ok_and(|r| r.status().is_success())
+    ]
 }
 
 async fn create_namespace(client: &Client, name: &str) -> anyhow::Result<()> {
@@ -74,14 +51,8 @@ async fn start_to_ready(plane: &ControlPlane) -> anyhow::Result<()> {
     for _ in 0..7 {
         let port = free_port()?;
         let start = Instant::now();
-        let proc = spawn_controller(plane, "bench-start", port)?;
-        while !ready(port).await {
-            anyhow::ensure!(
-                start.elapsed() < Duration::from_secs(30),
-                "controller not ready in 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let proc = spawn_controller(plane, "bench-controller", port, &watching("bench-start"))?;
+        wait_ready(port, Duration::from_secs(30)).await?;
         samples.push(start.elapsed());
         proc.stop();
     }
@@ -98,21 +69,6 @@ async fn start_to_ready(plane: &ControlPlane) -> anyhow::Result<()> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// VmRSS and VmHWM (peak) of a process, in MiB.
-fn memory_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 fn manifests(i: usize) -> Vec<(&'static str, serde_json::Value)> {
@@ -182,10 +138,8 @@ async fn memory_and_convergence(
     let ns = "bench-scale";
     create_namespace(client, ns).await?;
     let port = free_port()?;
-    let proc = spawn_controller(plane, ns, port)?;
-    while !ready(port).await {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let proc = spawn_controller(plane, "bench-controller", port, &watching(ns))?;
+    wait_ready(port, Duration::from_secs(60)).await?;
     let pid = proc
         .pid()
         .ok_or_else(|| anyhow::anyhow!("no controller pid"))?;

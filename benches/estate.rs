@@ -17,14 +17,13 @@
 
 use std::{
     collections::BTreeMap,
-    path::Path,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use berth::{
     api::{Deployment, Environment},
-    devstack::{ControlPlane, Supervised, free_port},
+    devstack::{ControlPlane, free_port},
     providers::{
         deploys::Deploys,
         http::{BudgetConfig, HttpMetrics, ProviderHttp, Secret},
@@ -38,25 +37,22 @@ use kube::{
     api::{ListParams, Patch, PatchParams, PostParams},
 };
 use serde_json::{Value, json};
+use support::{controller_log, env_or, memory_mib, spawn_controller, wait_ready};
+
+#[path = "support/mod.rs"]
+mod support;
 
 const NS: &str = "bench-estate";
-
-fn var(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let envs = var("BERTH_BENCH_ENVIRONMENTS", 100) as usize;
-    let vars = var("BERTH_BENCH_VARIABLES", 50) as usize;
-    let deps = var("BERTH_BENCH_DEPLOYMENTS", 1000) as usize;
-    let steady = Duration::from_secs(var("BERTH_BENCH_STEADY_SECONDS", 60));
-    let resync = var("BERTH_BENCH_RESYNC_SECONDS", 30);
-    let samples = var("BERTH_BENCH_LATENCY_SAMPLES", 40) as usize;
+    let envs = env_or("BERTH_BENCH_ENVIRONMENTS", 100) as usize;
+    let vars = env_or("BERTH_BENCH_VARIABLES", 50) as usize;
+    let deps = env_or("BERTH_BENCH_DEPLOYMENTS", 1000) as usize;
+    let steady = Duration::from_secs(env_or("BERTH_BENCH_STEADY_SECONDS", 60));
+    let resync = env_or("BERTH_BENCH_RESYNC_SECONDS", 30);
+    let samples = env_or("BERTH_BENCH_LATENCY_SAMPLES", 40) as usize;
     let rate = std::env::var("BERTH_BENCH_PROVIDER_RATE").ok();
 
     let plane = ControlPlane::start().await?;
@@ -71,32 +67,17 @@ async fn main() -> anyhow::Result<()> {
 
     let port = free_port()?;
     let mut env = vec![
-        ("KUBECONFIG", plane.kubeconfig.display().to_string()),
-        ("BERTH_LISTEN", format!("127.0.0.1:{port}")),
         ("POD_NAMESPACE", NS.to_string()),
         ("BERTH_WATCH_NAMESPACE", NS.to_string()),
         ("BERTH_RESYNC_SECONDS", resync.to_string()),
         ("BERTH_HEALTH_CHECK_VIA", sb.apps_url().to_string()),
-        ("RUST_LOG", "warn".into()),
     ];
     if let Some(rate) = &rate {
         env.push(("BERTH_PROVIDER_RATE", rate.clone()));
     }
-    let log = plane.dir.join("bench-estate-controller.log");
-    let proc = Supervised::spawn(
-        "berth controller",
-        Path::new(env!("CARGO_BIN_EXE_berth")),
-        &["controller".into()],
-        &log,
-        None,
-        &env,
-    )?;
-    while !reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let proc = spawn_controller(&plane, "bench-estate-controller", port, &env)?;
+    let log = controller_log(&plane, "bench-estate-controller", port);
+    wait_ready(port, Duration::from_secs(60)).await?;
     let pid = proc.pid().ok_or_else(|| anyhow::anyhow!("no pid"))?;
     println!(
         "estate: {envs} Environments x {vars} variables, {deps} Deployments; resync {resync}s; provider rate {}",
@@ -110,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
     let mut peak = 0.0_f64;
     let mut last_print = Instant::now();
     loop {
-        peak = peak.max(rss_mib(pid).0);
+        peak = peak.max(memory_mib(pid).0);
         let (ready_envs, live) = progress(&client).await?;
         if ready_envs == envs && live == deps {
             break;
@@ -130,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let converged = start.elapsed();
-    let (_, hwm) = rss_mib(pid);
+    let (_, hwm) = memory_mib(pid);
     println!(
         "converge: created in {:.1}s; all Ready/Live after {:.1}s (goal <= 60s); controller RSS peak {:.1}MiB",
         created.as_secs_f64(),
@@ -394,19 +375,4 @@ fn probe_client(sb: &SandboxHandle) -> anyhow::Result<VercelClient> {
         http,
         Some(berth::sandbox::VERCEL_TEAM_ID.into()),
     ))
-}
-
-/// VmRSS and VmHWM (peak) of a process, in MiB.
-fn rss_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }

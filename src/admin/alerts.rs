@@ -231,17 +231,15 @@ async fn audit(
     body: &AckBody,
     outcome: &str,
 ) -> Result<(), ApiError> {
-    let detail = json!({"comment": body.comment, "groups": caller.groups});
-    store
-        .audit(&caller.user, ACTION, target, detail, outcome)
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            tracing::warn!(error = %crate::controllers::runtime::error_chain(&e), "audit log write failed");
-            ApiError::Unavailable(
-                "the audit log cannot be written; the alert was not acknowledged".into(),
-            )
-        })
+    super::audit::record(
+        store,
+        caller,
+        (ACTION, target),
+        json!({"comment": body.comment}),
+        outcome,
+        "the alert was not acknowledged",
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! error or not, is JSON (see [`error`]).
 
 mod alerts;
+mod audit;
 pub mod auth;
 mod backups;
 mod deployments;

@@ -253,17 +253,17 @@ async fn audit(
         "requestId": request.id,
         "revision": request.revision,
         "reason": request.reason,
-        "groups": caller.groups,
         "error": error,
     });
-    store
-        .audit(&caller.user, ACTION, target, detail, outcome)
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            tracing::warn!(error = %crate::controllers::runtime::error_chain(&e), "audit log write failed");
-            ApiError::Unavailable("the audit log cannot be written; the rollback was not made".into())
-        })
+    super::audit::record(
+        store,
+        caller,
+        (ACTION, target),
+        detail,
+        outcome,
+        "the rollback was not made",
+    )
+    .await
 }
 
 /// A random request id (128 bits, hex).

@@ -122,34 +122,10 @@ pub enum Due {
     NotYet,
 }
 
-/// Parses a Go-style duration (`90s`, `15m`, `1h30m`, `1.5h`, `250ms`).
+/// Parses a Go-style duration (`90s`, `15m`, `1h30m`, `1.5h`, `250ms`), as every spec
+/// duration is ([`crate::api::common::parse_duration`]); an error names the text.
 pub fn parse_duration(s: &str) -> Result<Duration, Error> {
-    let bad = || Error::Duration(s.to_string());
-    let mut total = 0f64;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let value: f64 = rest[..num_end].parse().map_err(|_| bad())?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let secs = match &rest[..unit_end] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += value * secs;
-        rest = &rest[unit_end..];
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| bad())
+    crate::api::common::parse_duration(s.trim()).ok_or_else(|| Error::Duration(s.to_string()))
 }
 
 #[cfg(test)]

@@ -101,6 +101,21 @@ impl ErrorKind {
             Self::Latency => "latency",
         }
     }
+
+    /// What went wrong, in words.
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::InvalidUrl => "not a URL berth can request",
+            Self::Dns => "the host name did not resolve",
+            Self::Connect => "the connection was refused or failed",
+            Self::Tls => "the TLS handshake failed",
+            Self::Http => "the HTTP exchange failed",
+            Self::Timeout => "no answer in time",
+            Self::Status => "an unexpected status",
+            Self::Latency => "an answer over the latency budget",
+        }
+    }
 }
 
 /// One probe's result, a row of `probe_samples`.

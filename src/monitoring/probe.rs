@@ -22,12 +22,14 @@ use tokio_rustls::TlsConnector;
 
 use super::{ErrorKind, Sample, Target};
 
+/// How uptime probes introduce themselves.
 const USER_AGENT: &str = concat!("berth-probe/", env!("CARGO_PKG_VERSION"));
 
 /// Builds and runs probes; cheap to clone.
 #[derive(Clone)]
 pub struct Prober {
     tls: TlsConnector,
+    user_agent: &'static str,
 }
 
 /// The TLS set-up failed (no usable root store).
@@ -55,7 +57,15 @@ impl Prober {
             .with_no_client_auth();
         Ok(Self {
             tls: TlsConnector::from(Arc::new(config)),
+            user_agent: USER_AGENT,
         })
+    }
+
+    /// The same probes under another name, so a service's access log tells a release check
+    /// from an uptime probe.
+    #[must_use]
+    pub fn introduced_as(self, user_agent: &'static str) -> Self {
+        Self { user_agent, ..self }
     }
 
     /// Probes `target` once and judges the answer.
@@ -99,7 +109,7 @@ impl Prober {
             None => url.path().to_owned(),
         };
         if !secure {
-            return request(tcp, &authority, &path).await;
+            return request(tcp, &authority, &path, self.user_agent).await;
         }
         // Bracketed IPv6 literals are not server names; rustls wants the bare address.
         let name = ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
@@ -111,7 +121,7 @@ impl Prober {
             .await
             .map_err(|_| ErrorKind::Tls)?;
         *tls = Some(started.elapsed());
-        request(stream, &authority, &path).await
+        request(stream, &authority, &path, self.user_agent).await
     }
 }
 
@@ -136,7 +146,7 @@ async fn connect(host: &str, port: u16) -> Result<TcpStream, ErrorKind> {
 }
 
 /// One `GET` over `io`; the answer's status.
-async fn request<S>(io: S, authority: &str, path: &str) -> Result<u16, ErrorKind>
+async fn request<S>(io: S, authority: &str, path: &str, user_agent: &str) -> Result<u16, ErrorKind>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -147,7 +157,7 @@ where
     let driver = tokio::spawn(conn);
     let req = Request::get(path)
         .header(header::HOST, authority)
-        .header(header::USER_AGENT, USER_AGENT)
+        .header(header::USER_AGENT, user_agent)
         .header(header::ACCEPT, "*/*")
         .header(header::CONNECTION, "close")
         .body(Empty::<Bytes>::new())

@@ -9,7 +9,7 @@ use kube::ResourceExt;
 
 use super::{Expect, Target, target_name};
 use crate::{
-    api::{Deployment, Domain, common::parse_duration},
+    api::{Deployment, Domain, common::parse_duration, deployment::HealthCheck},
     controllers::{Caches, conditions::find, deployment::probe::Prober},
 };
 
@@ -57,18 +57,28 @@ fn deployment(d: &Deployment, prober: &Prober) -> Option<Target> {
     if !ready {
         return None;
     }
-    let hc = &d.spec.health_check;
+    Some(health_check(
+        target_name(&d.namespace()?, "Deployment", &d.name_any()),
+        prober.target(url, &d.spec.health_check.path),
+        &d.spec.health_check,
+    ))
+}
+
+/// The target `name` requesting `url` as `healthCheck` says: the release checks of the
+/// Deployment reconciler and monitoring judge an answer the same way.
+#[must_use]
+pub fn health_check(name: String, url: String, hc: &HealthCheck) -> Target {
     let expect = u16::try_from(hc.expected_status).map_or(Expect::Status(200), Expect::Status);
-    Some(Target {
-        name: target_name(&d.namespace()?, "Deployment", &d.name_any()),
-        url: prober.target(url, &hc.path),
+    Target {
+        name,
+        url,
         expect,
         timeout: parse_duration(&hc.timeout).unwrap_or(DEFAULT_TIMEOUT),
         latency_budget: parse_duration(&hc.latency_budget).unwrap_or(DEFAULT_BUDGET),
         interval: parse_duration(&hc.interval)
             .filter(|i| !i.is_zero())
             .unwrap_or(DEFAULT_INTERVAL),
-    })
+    }
 }
 
 /// A Domain with an endpoint to check.

@@ -4,34 +4,11 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::{
     estate::example_in,
     support::{self, ControllerProcess, eventually, kubectl},
 };
-
-async fn call(c: &ControllerProcess, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new().get(format!("http://127.0.0.1:{}{path}", c.port));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("admin API answers");
-    let status = resp.status();
-    let ctype = resp.headers()[reqwest::header::CONTENT_TYPE].clone();
-    let body: Value = resp.json().await.expect("every answer is JSON");
-    assert_eq!(ctype, "application/json", "{path}");
-    (status, body)
-}
-
-fn token(user: &str) -> String {
-    support::stack()
-        .plane
-        .user(user)
-        .expect("test user")
-        .token
-        .clone()
-}
 
 // Protects: no token and a forged token are 401 with the JSON error shape; a user whose
 // role grants `list deployments.berth.dev` in the namespace sees the estate grouped by
@@ -56,7 +33,7 @@ async fn deployment_status_is_authenticated_and_filtered_by_rbac() {
     assert!(ok, "{err}");
 
     let path = "/api/admin/deployment/status";
-    let (status, body) = call(&controller, path, None).await;
+    let (status, body) = controller.api_get(path, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"]["reason"], "Unauthorized");
     assert!(
@@ -65,15 +42,15 @@ async fn deployment_status_is_authenticated_and_filtered_by_rbac() {
             .unwrap()
             .contains("bearer token")
     );
-    let (status, _) = call(&controller, path, Some("not-a-real-token")).await;
+    let (status, _) = controller.api_get(path, Some("not-a-real-token")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // Alice: the production environment with its four deployments, from the caches.
-    let alice = token("alice");
+    let alice = support::token("alice");
     let body = eventually(Duration::from_secs(10), "alice sees the estate", || {
         let (c, t) = (&controller, alice.clone());
         async move {
-            let (status, body) = call(c, path, Some(&t)).await;
+            let (status, body) = c.api_get(path, Some(&t)).await;
             (status == StatusCode::OK && body["environments"].as_array()?.len() == 2)
                 .then_some(body)
         }
@@ -92,12 +69,14 @@ async fn deployment_status_is_authenticated_and_filtered_by_rbac() {
     assert_eq!(body["hiddenNamespaces"], 0);
 
     // Bob has no role here.
-    let bob = token("bob");
-    let (status, body) = call(&controller, path, Some(&bob)).await;
+    let bob = support::token("bob");
+    let (status, body) = controller.api_get(path, Some(&bob)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["environments"].as_array().unwrap().len(), 0);
     assert_eq!(body["hiddenNamespaces"], 1);
-    let (status, body) = call(&controller, &format!("{path}?namespace={ns}"), Some(&bob)).await;
+    let (status, body) = controller
+        .api_get(&format!("{path}?namespace={ns}"), Some(&bob))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
@@ -105,7 +84,9 @@ async fn deployment_status_is_authenticated_and_filtered_by_rbac() {
         "{message}"
     );
 
-    let (status, body) = call(&controller, &format!("{path}?nmespace=x"), Some(&alice)).await;
+    let (status, body) = controller
+        .api_get(&format!("{path}?nmespace=x"), Some(&alice))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
         body["error"]["message"]
@@ -114,6 +95,6 @@ async fn deployment_status_is_authenticated_and_filtered_by_rbac() {
             .contains("nmespace"),
         "{body}"
     );
-    let (status, body) = call(&controller, "/api/admin/nope", Some(&alice)).await;
+    let (status, body) = controller.api_get("/api/admin/nope", Some(&alice)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }

@@ -322,37 +322,6 @@ async fn burn_rate_alert_fires_and_resolves_on_a_simulated_clock() {
     );
 }
 
-fn token(user: &str) -> String {
-    support::stack()
-        .plane
-        .user(user)
-        .expect("test user")
-        .token
-        .clone()
-}
-
-async fn call(
-    c: &ControllerProcess,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req =
-        reqwest::Client::new().request(method, format!("http://127.0.0.1:{}{path}", c.port));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("admin API answers");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: not JSON: {text:?}"));
-    (status, body)
-}
-
 // Protects: the alerts API's authentication and RBAC (list needs `list deployments` in the
 // alert's namespace, ack needs `patch deployments`), its answers (401/403/404/409/400),
 // pagination, that an acknowledgement moves the state and names the caller, and that every
@@ -402,27 +371,33 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: c
     c.wait_ready().await;
     let get = reqwest::Method::GET;
     let post = reqwest::Method::POST;
-    let (alice, bob, carol) = (token("alice"), token("bob"), token("carol"));
+    let (alice, bob, carol) = (
+        support::token("alice"),
+        support::token("bob"),
+        support::token("carol"),
+    );
 
-    let (s, body) = call(&c, get.clone(), "/api/admin/alerts", None, None).await;
+    let (s, body) = c.api(get.clone(), "/api/admin/alerts", None, None).await;
     assert_eq!(s, 401, "{body}");
     assert_eq!(body["error"]["reason"], "Unauthorized");
 
     // Bob may list nothing: an empty page without a namespace, 403 naming it with one.
-    let (s, body) = call(&c, get.clone(), "/api/admin/alerts", Some(&bob), None).await;
+    let (s, body) = c
+        .api(get.clone(), "/api/admin/alerts", Some(&bob), None)
+        .await;
     assert_eq!(
-        (s, body["items"].as_array().unwrap().len()),
+        (s.as_u16(), body["items"].as_array().unwrap().len()),
         (200, 0),
         "{body}"
     );
-    let (s, body) = call(
-        &c,
-        get.clone(),
-        &format!("/api/admin/alerts?namespace={ns}"),
-        Some(&bob),
-        None,
-    )
-    .await;
+    let (s, body) = c
+        .api(
+            get.clone(),
+            &format!("/api/admin/alerts?namespace={ns}"),
+            Some(&bob),
+            None,
+        )
+        .await;
     assert_eq!(s, 403, "{body}");
     assert!(
         body["error"]["message"]
@@ -432,7 +407,9 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: c
     );
 
     // Alice sees her namespace's three, newest first, never the other namespace's.
-    let (s, body) = call(&c, get.clone(), "/api/admin/alerts", Some(&alice), None).await;
+    let (s, body) = c
+        .api(get.clone(), "/api/admin/alerts", Some(&alice), None)
+        .await;
     assert_eq!(s, 200, "{body}");
     let items = body["items"].as_array().unwrap();
     assert_eq!(items.len(), 3, "{body}");
@@ -440,50 +417,45 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: c
     assert!(items.iter().all(|a| a["id"] != elsewhere));
     assert_eq!(items[0]["id"], resolved);
     assert_eq!(body["nextCursor"], Value::Null);
-    let (_, body) = call(
-        &c,
-        get.clone(),
-        "/api/admin/alerts?state=firing&limit=1",
-        Some(&alice),
-        None,
-    )
-    .await;
+    let (_, body) = c
+        .api(
+            get.clone(),
+            "/api/admin/alerts?state=firing&limit=1",
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(body["items"].as_array().unwrap().len(), 1);
     let next = body["nextCursor"]
         .as_str()
         .expect("a second page")
         .to_string();
-    let (_, body) = call(
-        &c,
-        get.clone(),
-        &format!("/api/admin/alerts?state=firing&limit=1&cursor={next}"),
-        Some(&alice),
-        None,
-    )
-    .await;
+    let (_, body) = c
+        .api(
+            get.clone(),
+            &format!("/api/admin/alerts?state=firing&limit=1&cursor={next}"),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(body["items"][0]["id"], firing, "{body}");
     assert_eq!(body["nextCursor"], Value::Null);
-    let (s, body) = call(
-        &c,
-        get.clone(),
-        "/api/admin/alerts?state=open",
-        Some(&alice),
-        None,
-    )
-    .await;
+    let (s, body) = c
+        .api(
+            get.clone(),
+            "/api/admin/alerts?state=open",
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(s, 400);
     assert!(body["error"]["message"].as_str().unwrap().contains("state"));
 
     // Acknowledging: alice may only look; carol may patch.
     let ack = |id: &str| format!("/api/admin/alerts/{id}/ack");
-    let (s, body) = call(
-        &c,
-        post.clone(),
-        &ack(&firing.to_string()),
-        Some(&alice),
-        None,
-    )
-    .await;
+    let (s, body) = c
+        .api(post.clone(), &ack(&firing.to_string()), Some(&alice), None)
+        .await;
     assert_eq!(s, 403, "{body}");
     assert!(
         body["error"]["message"]
@@ -491,39 +463,41 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: c
             .unwrap()
             .contains("patch deployments.berth.dev")
     );
-    let (s, _) = call(&c, post.clone(), &ack("999999"), Some(&carol), None).await;
+    let (s, _) = c
+        .api(post.clone(), &ack("999999"), Some(&carol), None)
+        .await;
     assert_eq!(s, 404);
-    let (s, body) = call(&c, post.clone(), &ack("abc"), Some(&carol), None).await;
+    let (s, body) = c.api(post.clone(), &ack("abc"), Some(&carol), None).await;
     assert_eq!(s, 400, "{body}");
-    let (s, body) = call(
-        &c,
-        post.clone(),
-        &ack(&resolved.to_string()),
-        Some(&carol),
-        None,
-    )
-    .await;
+    let (s, body) = c
+        .api(
+            post.clone(),
+            &ack(&resolved.to_string()),
+            Some(&carol),
+            None,
+        )
+        .await;
     assert_eq!(s, 409, "{body}");
-    let (s, body) = call(
-        &c,
-        post.clone(),
-        &ack(&firing.to_string()),
-        Some(&carol),
-        Some(json!({"comment": "looking into it"})),
-    )
-    .await;
+    let (s, body) = c
+        .api(
+            post.clone(),
+            &ack(&firing.to_string()),
+            Some(&carol),
+            Some(json!({"comment": "looking into it"})),
+        )
+        .await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["state"], "acknowledged");
     assert_eq!(body["acknowledgedBy"], "carol");
     assert!(body["acknowledgedAt"].is_string());
-    let (s, body) = call(
-        &c,
-        post.clone(),
-        &ack(&firing.to_string()),
-        Some(&carol),
-        Some(json!({"note": "x"})),
-    )
-    .await;
+    let (s, body) = c
+        .api(
+            post.clone(),
+            &ack(&firing.to_string()),
+            Some(&carol),
+            Some(json!({"note": "x"})),
+        )
+        .await;
     assert_eq!(s, 400, "unknown body field: {body}");
 
     let audit: Vec<(String, String, String, Value)> = sqlx::query_as(
@@ -625,7 +599,7 @@ async fn malformed_queries_never_get_a_5xx() {
         .json()
         .await
         .unwrap();
-    let admin = token("admin");
+    let admin = support::token("admin");
     // Deterministic, so a failure replays.
     let mut runner = TestRunner::deterministic();
     let mut tried = 0;

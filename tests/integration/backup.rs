@@ -140,6 +140,15 @@ pub(crate) fn files(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The Secret `s3` holding `s3`'s access key and secret key, as a policy's
+/// `credentialsSecretName` names it.
+pub(crate) fn s3_credentials(s3: &berth::devstack::S3Server) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: s3}}\nstringData: {{accessKeyId: {}, secretAccessKey: {}}}\n",
+        s3.access_key, s3.secret_key
+    )
+}
+
 pub(crate) fn secret(name: &str, key: &str, value: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{{key}: {value:?}}}\n"
@@ -328,13 +337,7 @@ async fn requested_backup_goes_to_s3() {
         &ns,
         &secret("db", "uri", &support::stack().postgres.url(&source)),
     );
-    apply(
-        &ns,
-        &format!(
-            "apiVersion: v1\nkind: Secret\nmetadata: {{name: s3}}\nstringData: {{accessKeyId: {}, secretAccessKey: {}}}\n",
-            s3.access_key, s3.secret_key
-        ),
-    );
+    apply(&ns, &s3_credentials(&s3));
     apply(
         &ns,
         &format!(

@@ -10,7 +10,9 @@ use berth::{
 };
 
 use crate::{
-    backup::{annotate_now, files, history_store, rows_of, secret, source_db, walk},
+    backup::{
+        annotate_now, files, history_store, rows_of, s3_credentials, secret, source_db, walk,
+    },
     support::{self, ControllerProcess, apply, eventually, get_json, kubectl},
 };
 
@@ -28,17 +30,11 @@ async fn sent(c: &ControllerProcess, provider: &str, operation: &str) -> u64 {
 }
 
 async fn admin_get(c: &ControllerProcess, query: &str) -> serde_json::Value {
-    let resp = reqwest::Client::new()
-        .get(format!(
-            "http://127.0.0.1:{}/api/admin/monitoring/backups?{query}",
-            c.port
-        ))
-        .bearer_auth(&support::stack().plane.admin().token)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{query}: {}", resp.status());
-    resp.json().await.unwrap()
+    let admin = &support::stack().plane.admin().token;
+    let path = format!("/api/admin/monitoring/backups?{query}");
+    let (status, page) = c.api_get(&path, Some(admin)).await;
+    assert!(status.is_success(), "{query}: {status}");
+    page
 }
 
 fn ids(page: &serde_json::Value) -> Vec<String> {
@@ -203,13 +199,7 @@ async fn deleting_a_policy_deletes_or_keeps_its_backups() {
         &ns,
         &secret("db", "uri", &support::stack().postgres.url(&source)),
     );
-    apply(
-        &ns,
-        &format!(
-            "apiVersion: v1\nkind: Secret\nmetadata: {{name: s3}}\nstringData: {{accessKeyId: {}, secretAccessKey: {}}}\n",
-            s3.access_key, s3.secret_key
-        ),
-    );
+    apply(&ns, &s3_credentials(&s3));
     let fs =
         |dir: &tempfile::TempDir| format!("{{filesystem: {{path: {}}}}}", dir.path().display());
     let on_s3 = format!(

@@ -329,27 +329,13 @@ async fn a_new_commit_deploys_one_release_and_goes_live() {
 }
 
 async fn rollback(c: &ControllerProcess, token: &str, body: Value) -> (StatusCode, Value) {
-    let resp = reqwest::Client::new()
-        .post(format!(
-            "http://127.0.0.1:{}/api/admin/deployment/rollback",
-            c.port
-        ))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("admin API answers");
-    let status = resp.status();
-    (status, resp.json().await.expect("JSON"))
-}
-
-fn token(user: &str) -> String {
-    support::stack()
-        .plane
-        .user(user)
-        .expect("test user")
-        .token
-        .clone()
+    c.api(
+        reqwest::Method::POST,
+        "/api/admin/deployment/rollback",
+        Some(token),
+        Some(body),
+    )
+    .await
 }
 
 // Protects: a controller killed while a build runs adopts that deployment on restart (one
@@ -402,7 +388,7 @@ async fn a_restart_adopts_the_running_deployment_and_the_admin_api_rolls_back() 
     assert!(ok, "{err}");
 
     let body = json!({"namespace": ns, "deployment": "web", "reason": "checkout errors"});
-    let (status, answer) = rollback(&c, &token("bob"), body.clone()).await;
+    let (status, answer) = rollback(&c, &support::token("bob"), body.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
     assert!(
         answer["error"]["message"]
@@ -414,7 +400,7 @@ async fn a_restart_adopts_the_running_deployment_and_the_admin_api_rolls_back() 
 
     let (status, answer) = rollback(
         &c,
-        &token("alice"),
+        &support::token("alice"),
         json!({"namespace": ns, "deployment": "nope"}),
     )
     .await;
@@ -423,7 +409,7 @@ async fn a_restart_adopts_the_running_deployment_and_the_admin_api_rolls_back() 
     let (status, answer) = eventually(Duration::from_secs(15), "alice's rollback allowed", || {
         let (c, body) = (&c, body.clone());
         async move {
-            let (status, answer) = rollback(c, &token("alice"), body).await;
+            let (status, answer) = rollback(c, &support::token("alice"), body).await;
             (status != StatusCode::FORBIDDEN).then_some((status, answer))
         }
     })
@@ -450,7 +436,7 @@ async fn a_restart_adopts_the_running_deployment_and_the_admin_api_rolls_back() 
     // A revision that is not among the good releases is a bad request.
     let (status, answer) = rollback(
         &c,
-        &token("alice"),
+        &support::token("alice"),
         json!({"namespace": ns, "deployment": "web", "revision": "9999999"}),
     )
     .await;

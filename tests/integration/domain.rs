@@ -47,6 +47,21 @@ async fn world() -> World {
     }
 }
 
+/// A record made by hand in the zone, as berth finds them in real zones: no ownership marker.
+async fn foreign_record(w: &World, name: &str, rtype: RecordType, value: &str) {
+    let record = RecordSet {
+        name: name.into(),
+        rtype,
+        ttl: 60,
+        records: vec![value.into()],
+        comment: None,
+    };
+    admin_client(&w.pdns)
+        .apply(&w.zone, &[Change::Replace(record)])
+        .await
+        .unwrap();
+}
+
 fn admin_client(pdns: &Server) -> PowerDns {
     PowerDns::connect(
         &pdns.api_url,
@@ -140,17 +155,7 @@ async fn platform_and_explicit_domains_converge_resync_without_writes_and_clean_
     let ns = support::namespace(&client, "domains").await;
     let w = world().await;
     let z = &w.zone;
-    let foreign = RecordSet {
-        name: format!("legacy.{z}"),
-        rtype: RecordType::Txt,
-        ttl: 60,
-        records: vec!["hand-made".into()],
-        comment: None,
-    };
-    admin_client(&w.pdns)
-        .apply(z, &[Change::Replace(foreign)])
-        .await
-        .unwrap();
+    foreign_record(&w, &format!("legacy.{z}"), RecordType::Txt, "hand-made").await;
 
     let controller = ControllerProcess::start(&ns, None);
     apply(&ns, &environment(&w));
@@ -349,17 +354,7 @@ async fn foreign_records_stall_by_name_and_observe_writes_nothing() {
     let ns = support::namespace(&client, "domain-conflict").await;
     let w = world().await;
     let z = &w.zone;
-    let foreign = RecordSet {
-        name: format!("shop.{z}"),
-        rtype: RecordType::A,
-        ttl: 60,
-        records: vec!["198.51.100.7".into()],
-        comment: None,
-    };
-    admin_client(&w.pdns)
-        .apply(z, &[Change::Replace(foreign)])
-        .await
-        .unwrap();
+    foreign_record(&w, &format!("shop.{z}"), RecordType::A, "198.51.100.7").await;
     let controller = ControllerProcess::start(&ns, None);
     apply(&ns, &environment(&w));
     apply(

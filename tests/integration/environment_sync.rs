@@ -313,9 +313,27 @@ fn drifted_events(ns: &str) -> Vec<String> {
         .collect()
 }
 
-/// A controller that resyncs every 2 s, so drift is found quickly.
-fn fast_resync(ns: &str) -> ControllerProcess {
-    ControllerProcess::start_with_env(ns, None, vec![("BERTH_RESYNC_SECONDS", "2".into())])
+/// An Environment with `driftPolicy: policy` synced to the sandbox by a controller that
+/// resyncs every 2 s (so drift is found quickly), then `NODE_ENV` changed at Railway behind
+/// berth's back.
+async fn tampered(prefix: &str, policy: &str) -> (String, SandboxHandle, ControllerProcess) {
+    let client = support::client().await;
+    let ns = support::namespace(&client, prefix).await;
+    let sb = vocilia_sandbox().await;
+    let c =
+        ControllerProcess::start_with_env(&ns, None, vec![("BERTH_RESYNC_SECONDS", "2".into())]);
+    c.wait_ready().await;
+    apply(
+        &ns,
+        &format!(
+            "{}---\n{}",
+            secrets(&sb, "postgres://db/app"),
+            environment(&sb, policy, "https://api.one")
+        ),
+    );
+    ready_environment(&ns, &c).await;
+    railway_set(&sb, "NODE_ENV", "tampered-by-hand").await;
+    (ns, sb, c)
 }
 
 // Protects: a value changed at the platform behind berth's back is restored on the next
@@ -323,22 +341,7 @@ fn fast_resync(ns: &str) -> ControllerProcess {
 // value).
 #[tokio::test]
 async fn drift_is_corrected_and_announced_under_correct() {
-    let client = support::client().await;
-    let ns = support::namespace(&client, "drift_correct").await;
-    let sb = vocilia_sandbox().await;
-    let c = fast_resync(&ns);
-    c.wait_ready().await;
-    apply(
-        &ns,
-        &format!(
-            "{}---\n{}",
-            secrets(&sb, "postgres://db/app"),
-            environment(&sb, "Correct", "https://api.one")
-        ),
-    );
-    ready_environment(&ns, &c).await;
-
-    railway_set(&sb, "NODE_ENV", "tampered-by-hand").await;
+    let (ns, sb, _c) = tampered("drift_correct", "Correct").await;
     eventually(Duration::from_secs(15), "NODE_ENV restored", || async {
         (railway_values(&sb)
             .await
@@ -374,22 +377,7 @@ async fn drift_is_corrected_and_announced_under_correct() {
 // (`targets[].drifted`, `driftCount`) and the Ready message, and left as it is across resyncs.
 #[tokio::test]
 async fn drift_is_reported_and_left_alone_under_report() {
-    let client = support::client().await;
-    let ns = support::namespace(&client, "drift_report").await;
-    let sb = vocilia_sandbox().await;
-    let c = fast_resync(&ns);
-    c.wait_ready().await;
-    apply(
-        &ns,
-        &format!(
-            "{}---\n{}",
-            secrets(&sb, "postgres://db/app"),
-            environment(&sb, "Report", "https://api.one")
-        ),
-    );
-    ready_environment(&ns, &c).await;
-
-    railway_set(&sb, "NODE_ENV", "tampered-by-hand").await;
+    let (ns, sb, _c) = tampered("drift_report", "Report").await;
     let writes = railway_writes(&sb).await;
     let env = eventually(Duration::from_secs(15), "drift in status", || async {
         get_json(&ns, "environment/production").filter(|e| e["status"]["driftCount"] == 1)

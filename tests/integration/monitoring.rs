@@ -91,25 +91,6 @@ fn serve_apart(app: Router) -> SocketAddr {
     rx.recv().unwrap()
 }
 
-async fn call(c: &ControllerProcess, path: &str, token: Option<&str>) -> (Status, Value) {
-    let mut req = reqwest::Client::new().get(format!("http://127.0.0.1:{}{path}", c.port));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("admin API answers");
-    let status = resp.status();
-    (status, resp.json().await.expect("JSON"))
-}
-
-fn token(user: &str) -> String {
-    support::stack()
-        .plane
-        .user(user)
-        .expect("test user")
-        .token
-        .clone()
-}
-
 async fn pool(url: &str) -> PgPool {
     let store = Store::connect_lazy(url, 4).unwrap();
     store.migrate().await.unwrap();
@@ -203,12 +184,12 @@ async fn probes_report_the_uptime_and_latency_a_degrading_server_served() {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let admin = support::stack().plane.admin().token.clone();
     let query = format!("namespace={ns}&from={from}&to={to}");
-    let (status, up) = call(
-        &c,
-        &format!("/api/admin/monitoring/uptime?{query}"),
-        Some(&admin),
-    )
-    .await;
+    let (status, up) = c
+        .api_get(
+            &format!("/api/admin/monitoring/uptime?{query}"),
+            Some(&admin),
+        )
+        .await;
     assert_eq!(status, Status::OK, "{up}");
     let item = &up["items"][0];
     assert_eq!(item["target"], target.as_str(), "{up}");
@@ -229,12 +210,12 @@ async fn probes_report_the_uptime_and_latency_a_degrading_server_served() {
         "{up}"
     );
 
-    let (status, perf) = call(
-        &c,
-        &format!("/api/admin/monitoring/performance?{query}"),
-        Some(&admin),
-    )
-    .await;
+    let (status, perf) = c
+        .api_get(
+            &format!("/api/admin/monitoring/performance?{query}"),
+            Some(&admin),
+        )
+        .await;
     assert_eq!(status, Status::OK, "{perf}");
     let p = &perf["items"][0];
     assert_eq!(p["samples"], answers.len(), "{perf}");
@@ -459,14 +440,22 @@ async fn monitoring_api_is_authenticated_and_shows_only_what_the_caller_may_see(
     apply(&a, &rbac("bob", &a, "deployments, domains"));
 
     let up = "/api/admin/monitoring/uptime";
-    let (s, body) = call(&c, up, None).await;
+    let (s, body) = c.api_get(up, None).await;
     assert_eq!(s, Status::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"]["reason"], "Unauthorized");
-    let (s, _) = call(&c, "/api/admin/monitoring/performance", Some("forged")).await;
+    let (s, _) = c
+        .api_get("/api/admin/monitoring/performance", Some("forged"))
+        .await;
     assert_eq!(s, Status::UNAUTHORIZED);
 
-    let (alice, bob, carol) = (token("alice"), token("bob"), token("carol"));
-    let (s, body) = call(&c, &format!("{up}?namespace={a}"), Some(&carol)).await;
+    let (alice, bob, carol) = (
+        support::token("alice"),
+        support::token("bob"),
+        support::token("carol"),
+    );
+    let (s, body) = c
+        .api_get(&format!("{up}?namespace={a}"), Some(&carol))
+        .await;
     assert_eq!(s, Status::FORBIDDEN, "{body}");
     assert!(
         body["error"]["message"]
@@ -474,7 +463,9 @@ async fn monitoring_api_is_authenticated_and_shows_only_what_the_caller_may_see(
             .unwrap()
             .contains("list deployments.berth.dev")
     );
-    let (s, body) = call(&c, &format!("{up}?namespace={a}&kind=Domain"), Some(&alice)).await;
+    let (s, body) = c
+        .api_get(&format!("{up}?namespace={a}&kind=Domain"), Some(&alice))
+        .await;
     assert_eq!(s, Status::FORBIDDEN, "{body}");
     assert!(
         body["error"]["message"]
@@ -493,7 +484,7 @@ async fn monitoring_api_is_authenticated_and_shows_only_what_the_caller_may_see(
         ("cursor=%25%25", "cursor"),
         ("colour=blue", "colour"),
     ] {
-        let (s, body) = call(&c, &format!("{up}?{q}"), Some(&alice)).await;
+        let (s, body) = c.api_get(&format!("{up}?{q}"), Some(&alice)).await;
         assert_eq!(s, Status::BAD_REQUEST, "{q}: {body}");
         assert!(
             body["error"]["message"].as_str().unwrap().contains(param),
@@ -513,7 +504,7 @@ async fn monitoring_api_is_authenticated_and_shows_only_what_the_caller_may_see(
     let (s, body) = eventually(Duration::from_secs(10), "alice's RBAC applies", || {
         let (c, t) = (&c, alice.clone());
         async move {
-            let got = call(c, up, Some(&t)).await;
+            let got = c.api_get(up, Some(&t)).await;
             (got.0 == Status::OK && !got.1["items"].as_array()?.is_empty()).then_some(got)
         }
     })
@@ -523,12 +514,12 @@ async fn monitoring_api_is_authenticated_and_shows_only_what_the_caller_may_see(
     let item = &body["items"][0];
     assert_eq!(item["samples"], 60, "{body}");
     assert_eq!(item["failures"], 6, "{body}");
-    let (_, body) = call(&c, up, Some(&bob)).await;
+    let (_, body) = c.api_get(up, Some(&bob)).await;
     assert_eq!(
         names(&body),
         vec![format!("{a}/Deployment/api"), format!("{a}/Domain/app")]
     );
-    let (_, body) = call(&c, up, Some(&carol)).await;
+    let (_, body) = c.api_get(up, Some(&carol)).await;
     assert!(names(&body).is_empty(), "{body}");
 
     // The admin sees every row, one a page, to the end.
@@ -540,7 +531,7 @@ async fn monitoring_api_is_authenticated_and_shows_only_what_the_caller_may_see(
             Some(c) => format!("{up}?window=24h&limit=1&cursor={c}"),
             None => format!("{up}?window=24h&limit=1"),
         };
-        let (s, body) = call(&c, &path, Some(&admin)).await;
+        let (s, body) = c.api_get(&path, Some(&admin)).await;
         assert_eq!(s, Status::OK, "{body}");
         seen.extend(names(&body));
         match body["nextCursor"].as_str() {
@@ -556,12 +547,12 @@ async fn monitoring_api_is_authenticated_and_shows_only_what_the_caller_may_see(
     want.sort();
     assert_eq!(seen, want);
 
-    let (s, body) = call(
-        &c,
-        &format!("/api/admin/monitoring/performance?namespace={b}&name=api&window=24h"),
-        Some(&admin),
-    )
-    .await;
+    let (s, body) = c
+        .api_get(
+            &format!("/api/admin/monitoring/performance?namespace={b}&name=api&window=24h"),
+            Some(&admin),
+        )
+        .await;
     assert_eq!(s, Status::OK, "{body}");
     let p = &body["items"][0];
     assert_eq!(p["kind"], "Deployment");
@@ -570,12 +561,12 @@ async fn monitoring_api_is_authenticated_and_shows_only_what_the_caller_may_see(
 
     // Seeded history (the load bench's data) is reported like probed history.
     seed::rollups(&pool, 20, 2).await.unwrap();
-    let (s, body) = call(
-        &c,
-        "/api/admin/monitoring/uptime?namespace=bench-3&window=7d",
-        Some(&admin),
-    )
-    .await;
+    let (s, body) = c
+        .api_get(
+            "/api/admin/monitoring/uptime?namespace=bench-3&window=7d",
+            Some(&admin),
+        )
+        .await;
     assert_eq!(s, Status::OK, "{body}");
     assert_eq!(names(&body), vec![seed::target(3), seed::target(13)]);
     assert!(body["items"][0]["samples"].as_i64().unwrap() > 2 * 24 * 100);

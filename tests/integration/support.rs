@@ -16,6 +16,11 @@ pub struct Stack {
 
 static STACK: OnceLock<Stack> = OnceLock::new();
 
+/// The bearer token of the control plane's test user `user` (`admin`, `alice`, `bob`, …).
+pub fn token(user: &str) -> String {
+    stack().plane.user(user).expect("test user").token.clone()
+}
+
 pub fn stack() -> &'static Stack {
     STACK.get_or_init(|| {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -179,6 +184,48 @@ pub struct ControllerProcess {
 }
 
 impl ControllerProcess {
+    /// `GET path` on this controller's HTTP port, as `token` when given: the status and the
+    /// JSON body.
+    pub async fn api_get(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.api(reqwest::Method::GET, path, token, None).await
+    }
+
+    /// `method path` with `body` as JSON, as `token` when given. Every answer of berth's HTTP
+    /// API is JSON with that content type; anything else fails the test, naming the path.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut req =
+            reqwest::Client::new().request(method, format!("http://127.0.0.1:{}{path}", self.port));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("berth answers");
+        let status = resp.status();
+        let ctype = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = resp.text().await.expect("a body");
+        assert_eq!(ctype, "application/json", "{path}: {text:?}");
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: not JSON: {text:?}"));
+        (status, body)
+    }
+
     /// Starts a controller for `namespace`, with a history database when `database_url` is set.
     pub fn start(namespace: &str, database_url: Option<String>) -> Self {
         Self::start_with_env(namespace, database_url, Vec::new())

@@ -112,7 +112,9 @@ impl Acme<'_> {
                 ),
                 Some(need),
             ),
-            Step::Order(need) => (
+            // A new order and one resumed from status go the same way; only a new one says
+            // why it was needed.
+            step @ (Step::Order(_) | Step::Resume(_)) => (
                 self.order(
                     &secrets,
                     &mut status,
@@ -123,20 +125,10 @@ impl Acme<'_> {
                     now,
                 )
                 .await?,
-                Some(need),
-            ),
-            Step::Resume(_) => (
-                self.order(
-                    &secrets,
-                    &mut status,
-                    secret_name,
-                    zone,
-                    &mut current,
-                    &mut events,
-                    now,
-                )
-                .await?,
-                None,
+                match step {
+                    Step::Order(need) => Some(need),
+                    _ => None,
+                },
             ),
         };
         match &issuance {

@@ -1,16 +1,17 @@
 //! Observe (I/O): one real HTTP health probe of a release, as `spec.healthCheck` describes
 //! it: `GET {url}{path}` within `timeout`, healthy when the status is `expectedStatus` and the
-//! answer came within `latencyBudget`. Redirects are not followed, so a redirect can be the
-//! expected status. One probe a reconcile; the consecutive counts live in status (see
-//! `plan::verify`), so no reconcile worker waits out a whole series.
+//! answer came within `latencyBudget`. The request and the verdict are monitoring's
+//! ([`crate::monitoring::probe`]), so a release is judged as its uptime will be. One probe a
+//! reconcile; the consecutive counts live in status (see `plan::verify`), so no reconcile
+//! worker waits out a whole series.
 
-use std::{
-    sync::OnceLock,
-    time::{Duration, Instant},
-};
+use std::sync::OnceLock;
 
 use super::plan::ProbeResult;
-use crate::api::{common::parse_duration, deployment::HealthCheck};
+use crate::{
+    api::deployment::HealthCheck,
+    monitoring::{self, ErrorKind, Expect, Sample, Target},
+};
 
 /// Where probes go. `via` sends them to one base URL instead, with the deployment's host as
 /// the first path segment: how the berth sandbox's apps server is reached, whose hostnames
@@ -20,15 +21,22 @@ pub struct Prober {
     pub via: Option<String>,
 }
 
-fn client() -> Result<&'static reqwest::Client, String> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-    CLIENT
+/// How release checks introduce themselves (uptime probes say `berth-probe/`).
+const USER_AGENT: &str = concat!("berth-health-check/", env!("CARGO_PKG_VERSION"));
+
+/// The process's one HTTP prober (its TLS set-up is made once).
+fn http() -> Result<&'static monitoring::probe::Prober, String> {
+    static PROBER: OnceLock<Result<monitoring::probe::Prober, String>> = OnceLock::new();
+    PROBER
         .get_or_init(|| {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("berth-health-check/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            monitoring::probe::Prober::new()
+                .map(|p| p.introduced_as(USER_AGENT))
+                .map_err(|e| {
+                    format!(
+                        "cannot probe: {}",
+                        crate::controllers::runtime::error_chain(&e)
+                    )
+                })
         })
         .as_ref()
         .map_err(Clone::clone)
@@ -56,72 +64,54 @@ impl Prober {
 
     /// Probes `url` once.
     pub async fn probe(&self, url: &str, hc: &HealthCheck) -> ProbeResult {
-        let timeout = parse_duration(&hc.timeout).unwrap_or(Duration::from_secs(5));
-        let budget = parse_duration(&hc.latency_budget).unwrap_or(Duration::from_secs(2));
-        let target = self.target(url, &hc.path);
-        let client = match client() {
-            Ok(c) => c,
-            Err(summary) => {
-                return ProbeResult {
-                    healthy: false,
-                    summary,
-                };
+        let target =
+            monitoring::targets::health_check(String::new(), self.target(url, &hc.path), hc);
+        match http() {
+            Ok(http) => {
+                let sample = http.probe(&target).await;
+                ProbeResult {
+                    healthy: sample.ok,
+                    summary: summary(&sample, &target),
+                }
             }
-        };
-        let started = Instant::now();
-        let answer = client.get(&target).timeout(timeout).send().await;
-        let took = started.elapsed();
-        judge(
-            answer.map(|r| r.status().as_u16()),
-            took,
-            hc.expected_status,
-            budget,
-            timeout,
-        )
+            Err(summary) => ProbeResult {
+                healthy: false,
+                summary,
+            },
+        }
     }
 }
 
-/// Pure verdict on one answer.
-fn judge(
-    answer: Result<u16, reqwest::Error>,
-    took: Duration,
-    expected: i32,
-    budget: Duration,
-    timeout: Duration,
-) -> ProbeResult {
-    let ms = took.as_millis();
-    match answer {
-        Ok(status) if i32::from(status) != expected => ProbeResult {
-            healthy: false,
-            summary: format!("{status} in {ms}ms, expected {expected}"),
-        },
-        Ok(status) if took > budget => ProbeResult {
-            healthy: false,
-            summary: format!(
-                "{status} in {ms}ms, over the latency budget of {}ms",
-                budget.as_millis()
-            ),
-        },
-        Ok(status) => ProbeResult {
-            healthy: true,
-            summary: format!("{status} in {ms}ms"),
-        },
-        Err(e) if e.is_timeout() => ProbeResult {
-            healthy: false,
-            summary: format!("no answer within {}ms", timeout.as_millis()),
-        },
-        Err(e) => ProbeResult {
-            healthy: false,
-            summary: format!(
-                "request failed: {}",
-                crate::controllers::runtime::error_chain(&e)
-            ),
-        },
+/// The verdict on one probe in words, for status and Events (pure).
+fn summary(sample: &Sample, target: &Target) -> String {
+    let took = format!("{:.0}ms", sample.latency_ms);
+    match (sample.status_code, sample.error_kind) {
+        (Some(code), Some(ErrorKind::Status)) => {
+            let expected = match target.expect {
+                Expect::Status(status) => status.to_string(),
+                Expect::BelowFourHundred => "below 400".into(),
+            };
+            format!("{code} in {took}, expected {expected}")
+        }
+        (Some(code), Some(ErrorKind::Latency)) => format!(
+            "{code} in {took}, over the latency budget of {}ms",
+            target.latency_budget.as_millis()
+        ),
+        (Some(code), _) if sample.ok => format!("{code} in {took}"),
+        (_, Some(ErrorKind::Timeout)) => {
+            format!("no answer within {}ms", target.timeout.as_millis())
+        }
+        (_, kind) => format!(
+            "request failed: {}",
+            kind.map_or("no answer", ErrorKind::describe)
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use axum::{Router, http::StatusCode, routing::get};
 
     use super::*;
