@@ -139,6 +139,18 @@ async fn main() -> anyhow::Result<()> {
     );
     let variables_at_vercel = state(sb.vercel_url()).await?["state"]["envCount"].clone();
     println!("  Vercel holds {variables_at_vercel} variable entries");
+    // Where convergence went: reconciles and status writes per kind, provider calls per
+    // operation, and how often a call waited for the request budget.
+    for (metric, labels) in [
+        ("berth_reconcile_total", &["kind", "outcome"][..]),
+        ("berth_status_writes_total", &["kind"][..]),
+        ("berth_provider_requests_total", &["operation"][..]),
+        ("berth_provider_throttled_total", &["reason"][..]),
+    ] {
+        let found = metric_by(port, metric, labels).await?;
+        let listed: Vec<String> = found.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        println!("  {metric}: {}", listed.join(", "));
+    }
 
     // 2. Steady state.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -350,6 +362,20 @@ async fn tally(sb: &SandboxHandle) -> anyhow::Result<(u64, u64)> {
 
 /// The controller's provider requests by `provider/operation`.
 async fn operations(port: u16) -> anyhow::Result<BTreeMap<String, f64>> {
+    metric_by(
+        port,
+        "berth_provider_requests_total",
+        &["provider", "operation"],
+    )
+    .await
+}
+
+/// The controller's counter `metric` summed by the values of `labels` (joined with `/`).
+async fn metric_by(
+    port: u16,
+    metric: &str,
+    labels: &[&str],
+) -> anyhow::Result<BTreeMap<String, f64>> {
     let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await?
         .text()
@@ -357,7 +383,7 @@ async fn operations(port: u16) -> anyhow::Result<BTreeMap<String, f64>> {
     let mut out = BTreeMap::new();
     for line in text
         .lines()
-        .filter(|l| l.starts_with("berth_provider_requests_total{"))
+        .filter(|l| l.starts_with(&format!("{metric}{{")))
     {
         let label = |name: &str| {
             line.split(&format!("{name}=\""))
@@ -371,8 +397,8 @@ async fn operations(port: u16) -> anyhow::Result<BTreeMap<String, f64>> {
             .next()
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0);
-        *out.entry(format!("{}/{}", label("provider"), label("operation")))
-            .or_default() += n;
+        let key: Vec<String> = labels.iter().map(|l| label(l)).collect();
+        *out.entry(key.join("/")).or_default() += n;
     }
     Ok(out)
 }
