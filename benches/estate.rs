@@ -13,7 +13,8 @@
 //! (50), `BERTH_BENCH_DEPLOYMENTS` (1000); `BERTH_BENCH_STEADY_SECONDS` (60),
 //! `BERTH_BENCH_RESYNC_SECONDS` (30), `BERTH_BENCH_LATENCY_SAMPLES` (40),
 //! `BERTH_BENCH_PROVIDER_RATE` (requests/s per provider account; default 10 as in production —
-//! all of the estate shares one Vercel team here, so that budget bounds convergence).
+//! all of the estate shares one Vercel team here, so that budget bounds convergence);
+//! `BERTH_CONCURRENCY` is passed on to the controller.
 
 use std::{
     collections::BTreeMap,
@@ -81,6 +82,9 @@ async fn main() -> anyhow::Result<()> {
     ];
     if let Some(rate) = &rate {
         env.push(("BERTH_PROVIDER_RATE", rate.clone()));
+    }
+    if let Ok(n) = std::env::var("BERTH_CONCURRENCY") {
+        env.push(("BERTH_CONCURRENCY", n));
     }
     let log = plane.dir.join("bench-estate-controller.log");
     let proc = Supervised::spawn(
@@ -150,6 +154,12 @@ async fn main() -> anyhow::Result<()> {
         let found = metric_by(port, metric, labels).await?;
         let listed: Vec<String> = found.iter().map(|(k, n)| format!("{k} {n}")).collect();
         println!("  {metric}: {}", listed.join(", "));
+    }
+    let sums = metric_by(port, "berth_reconcile_duration_seconds_sum", &["kind"]).await?;
+    let counts = metric_by(port, "berth_reconcile_duration_seconds_count", &["kind"]).await?;
+    for (kind, sum) in &sums {
+        let n = counts.get(kind).copied().unwrap_or(0.0).max(1.0);
+        println!("  mean {kind} reconcile: {:.0}ms", sum / n * 1000.0);
     }
 
     // 2. Steady state.

@@ -42,6 +42,9 @@ use crate::api::CommonStatus;
 /// object goes away.
 pub const FINALIZER: &str = "berth.dev/cleanup";
 
+/// Reconciles of one kind that may run at once, unless configured.
+pub const DEFAULT_CONCURRENCY: u16 = 16;
+
 /// The field manager of every status write.
 pub const FIELD_MANAGER: &str = "berth-controller";
 
@@ -68,6 +71,8 @@ pub struct Context {
     pub health_check_via: Option<String>,
     /// Provider HTTP layers shared by every reconcile (budgets and circuits per account).
     pub providers: crate::providers::Pool,
+    /// Reconciles of one kind that may run at once.
+    pub concurrency: u16,
     /// Runs backups and verifications; `None` without a history database, where runs could
     /// not be recorded.
     pub backups: Option<Arc<backup_policy::Runner>>,

@@ -376,7 +376,7 @@ where
     .applied_objects()
     .predicate_filter(acted_on::<K>, PredicateConfig::default());
     let c = Controller::for_stream(objects, reader)
-        .with_config(kube::runtime::controller::Config::default().concurrency(16));
+        .with_config(kube::runtime::controller::Config::default().concurrency(ctx.concurrency));
     wire(c).reconcile_all_on(on_leadership(ctx.leader.clone()))
 }
 
