@@ -13,7 +13,8 @@
 //! (50), `BERTH_BENCH_DEPLOYMENTS` (1000); `BERTH_BENCH_STEADY_SECONDS` (60),
 //! `BERTH_BENCH_RESYNC_SECONDS` (30), `BERTH_BENCH_LATENCY_SAMPLES` (40),
 //! `BERTH_BENCH_PROVIDER_RATE` (requests/s per provider account; default 10 as in production —
-//! all of the estate shares one Vercel team here, so that budget bounds convergence).
+//! all of the estate shares one Vercel team here, so that budget bounds convergence);
+//! `BERTH_CONCURRENCY` is passed on to the controller.
 
 use std::{
     collections::BTreeMap,
@@ -75,6 +76,9 @@ async fn main() -> anyhow::Result<()> {
     if let Some(rate) = &rate {
         env.push(("BERTH_PROVIDER_RATE", rate.clone()));
     }
+    if let Ok(n) = std::env::var("BERTH_CONCURRENCY") {
+        env.push(("BERTH_CONCURRENCY", n));
+    }
     let proc = spawn_controller(&plane, "bench-estate-controller", port, &env)?;
     let log = controller_log(&plane, "bench-estate-controller", port);
     wait_ready(port, Duration::from_secs(60)).await?;
@@ -120,6 +124,24 @@ async fn main() -> anyhow::Result<()> {
     );
     let variables_at_vercel = state(sb.vercel_url()).await?["state"]["envCount"].clone();
     println!("  Vercel holds {variables_at_vercel} variable entries");
+    // Where convergence went: reconciles and status writes per kind, provider calls per
+    // operation, and how often a call waited for the request budget.
+    for (metric, labels) in [
+        ("berth_reconcile_total", &["kind", "outcome"][..]),
+        ("berth_status_writes_total", &["kind"][..]),
+        ("berth_provider_requests_total", &["operation"][..]),
+        ("berth_provider_throttled_total", &["reason"][..]),
+    ] {
+        let found = metric_by(port, metric, labels).await?;
+        let listed: Vec<String> = found.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        println!("  {metric}: {}", listed.join(", "));
+    }
+    let sums = metric_by(port, "berth_reconcile_duration_seconds_sum", &["kind"]).await?;
+    let counts = metric_by(port, "berth_reconcile_duration_seconds_count", &["kind"]).await?;
+    for (kind, sum) in &sums {
+        let n = counts.get(kind).copied().unwrap_or(0.0).max(1.0);
+        println!("  mean {kind} reconcile: {:.0}ms", sum / n * 1000.0);
+    }
 
     // 2. Steady state.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -331,6 +353,20 @@ async fn tally(sb: &SandboxHandle) -> anyhow::Result<(u64, u64)> {
 
 /// The controller's provider requests by `provider/operation`.
 async fn operations(port: u16) -> anyhow::Result<BTreeMap<String, f64>> {
+    metric_by(
+        port,
+        "berth_provider_requests_total",
+        &["provider", "operation"],
+    )
+    .await
+}
+
+/// The controller's counter `metric` summed by the values of `labels` (joined with `/`).
+async fn metric_by(
+    port: u16,
+    metric: &str,
+    labels: &[&str],
+) -> anyhow::Result<BTreeMap<String, f64>> {
     let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await?
         .text()
@@ -338,7 +374,7 @@ async fn operations(port: u16) -> anyhow::Result<BTreeMap<String, f64>> {
     let mut out = BTreeMap::new();
     for line in text
         .lines()
-        .filter(|l| l.starts_with("berth_provider_requests_total{"))
+        .filter(|l| l.starts_with(&format!("{metric}{{")))
     {
         let label = |name: &str| {
             line.split(&format!("{name}=\""))
@@ -352,8 +388,8 @@ async fn operations(port: u16) -> anyhow::Result<BTreeMap<String, f64>> {
             .next()
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0);
-        *out.entry(format!("{}/{}", label("provider"), label("operation")))
-            .or_default() += n;
+        let key: Vec<String> = labels.iter().map(|l| label(l)).collect();
+        *out.entry(key.join("/")).or_default() += n;
     }
     Ok(out)
 }

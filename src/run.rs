@@ -58,6 +58,10 @@ pub struct ControllerArgs {
     /// higher limits.
     #[arg(long, env = "BERTH_PROVIDER_RATE")]
     pub provider_rate: Option<f64>,
+    /// Reconciles of one kind that may run at once. A reconcile mostly waits (on the API
+    /// server, a provider, a health check), so this is well above the core count.
+    #[arg(long, env = "BERTH_CONCURRENCY", default_value_t = controllers::DEFAULT_CONCURRENCY)]
+    pub concurrency: u16,
     /// Probe history retention.
     #[command(flatten)]
     pub monitoring: crate::monitoring::job::Args,
@@ -148,6 +152,7 @@ pub async fn serve(
         store: store.clone(),
         health_check_via: args.health_check_via.clone(),
         providers: providers.clone(),
+        concurrency: args.concurrency,
         backups: store
             .clone()
             .map(|s| Arc::new(controllers::backup_policy::Runner::new(s))),

@@ -56,6 +56,8 @@ impl Credentials {
 /// The clients of one Environment's bindings. A binding whose credential is missing has no
 /// client (the caller is Blocked on the Secret before it gets here).
 pub struct Connections {
+    /// Where a passed access check is remembered.
+    pool: Pool,
     railway: Option<(RailwayClient, Secret)>,
     vercel: Option<(VercelClient, Secret)>,
     supabase: Option<Supabase>,
@@ -122,6 +124,7 @@ impl Connections {
             _ => None,
         };
         Ok(Self {
+            pool: pool.clone(),
             railway,
             vercel,
             supabase,
@@ -209,19 +212,24 @@ impl Connections {
     }
 
     /// One cheap read per bound provider, so rejected credentials or wrong ids show up even
-    /// before anything is written. Stops at the first failure.
+    /// before anything is written. Stops at the first failure. A check passed recently for
+    /// the same account and credential is not repeated (see [`Pool::verify_access`]): a
+    /// revoked credential is then noticed by the next call, which any reconcile makes.
     pub async fn verify(&self) -> providers::Result<()> {
+        let pool = &self.pool;
         if let Some((c, _)) = &self.railway {
-            c.check_access().await?;
+            pool.verify_access(c.http(), c.environment_id(), c.check_access())
+                .await?;
         }
         if let Some((c, _)) = &self.vercel {
-            c.check_access().await?;
+            pool.verify_access(c.http(), "", c.check_access()).await?;
         }
         if let Some(c) = &self.supabase {
-            c.project().await?;
+            pool.verify_access(c.http(), "", c.project()).await?;
         }
         if let Some(dns) = &self.powerdns {
-            dns.check_access().await?;
+            pool.verify_access(dns.http(), "", dns.check_access())
+                .await?;
         }
         Ok(())
     }

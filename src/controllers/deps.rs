@@ -1,7 +1,10 @@
 //! Observing dependencies: the Secrets, ConfigMaps and berth objects a resource refers to.
 //! Missing ones are collected, not failed on, so one condition message names all of them.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client, Resource, api::PartialObjectMeta, runtime::reflector::ObjectRef};
@@ -256,6 +259,67 @@ where
         let name = d.meta().name.clone().unwrap_or_default();
         dependents(&store, d.meta().namespace.as_deref(), |k| refers(k, &name))
     })
+}
+
+/// [`watch_refs`] for dependents that read only the dependency's spec and metadata, not its
+/// status: a status-only change (each reconcile of the dependency may write one) re-queues
+/// nothing. Deletions always do.
+pub fn watch_spec_refs<K, D, F>(
+    c: kube::runtime::Controller<K>,
+    api: Api<D>,
+    refers: F,
+) -> kube::runtime::Controller<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    D: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+    F: Fn(&K, &str) -> bool + Send + Sync + 'static,
+{
+    use futures::StreamExt as _;
+    use kube::runtime::watcher::{self, Event, watcher};
+    let store = c.store();
+    let mut last: HashMap<ObjectRef<D>, u64> = HashMap::new();
+    let changes =
+        watcher(api, watcher::Config::default().any_semantic()).filter_map(move |event| {
+            let changed = match event {
+                Ok(Event::Apply(d) | Event::InitApply(d)) => {
+                    let hash = acted_on(&d);
+                    (last.insert(ObjectRef::from_obj(&d), hash) != Some(hash)).then_some(Ok(d))
+                }
+                Ok(Event::Delete(d)) => {
+                    last.remove(&ObjectRef::from_obj(&d));
+                    Some(Ok(d))
+                }
+                Ok(Event::Init | Event::InitDone) => None,
+                Err(e) => Some(Err(e)),
+            };
+            std::future::ready(changed)
+        });
+    c.watches_stream(changes, move |d: D| {
+        let name = d.meta().name.clone().unwrap_or_default();
+        dependents(&store, d.meta().namespace.as_deref(), |k| refers(k, &name))
+    })
+}
+
+/// A hash of what a reconcile acts on: everything but the status (and bookkeeping such as
+/// `resourceVersion`). Custom resources bump `generation` on every spec change.
+pub(super) fn acted_on<K: Resource>(obj: &K) -> u64 {
+    use std::hash::BuildHasher as _;
+    let m = obj.meta();
+    std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(
+        (
+            m.generation,
+            m.deletion_timestamp.is_some(),
+            &m.finalizers,
+            &m.annotations,
+            &m.labels,
+        ),
+    )
 }
 
 /// Metadata-only Secrets, for [`watch_refs`].

@@ -24,6 +24,12 @@ macro_rules! managed {
             fn suspended(&self) -> bool {
                 self.spec.suspend
             }
+            fn with_status(&self, status: Self::Status) -> Self {
+                Self {
+                    status: Some(status),
+                    ..self.clone()
+                }
+            }
         }
     };
 }

@@ -42,6 +42,9 @@ use crate::api::CommonStatus;
 /// object goes away.
 pub const FINALIZER: &str = "berth.dev/cleanup";
 
+/// Reconciles of one kind that may run at once, unless configured.
+pub const DEFAULT_CONCURRENCY: u16 = 16;
+
 /// The field manager of every status write.
 pub const FIELD_MANAGER: &str = "berth-controller";
 
@@ -68,6 +71,8 @@ pub struct Context {
     pub health_check_via: Option<String>,
     /// Provider HTTP layers shared by every reconcile (budgets and circuits per account).
     pub providers: crate::providers::Pool,
+    /// Reconciles of one kind that may run at once.
+    pub concurrency: u16,
     /// Runs backups and verifications; `None` without a history database, where runs could
     /// not be recorded.
     pub backups: Option<Arc<backup_policy::Runner>>,
@@ -171,7 +176,15 @@ pub trait Managed:
     fn common_mut(status: &mut Self::Status) -> &mut CommonStatus;
     /// Whether `spec.suspend` is set.
     fn suspended(&self) -> bool;
+    /// This object with `status` in place of its own.
+    #[must_use]
+    fn with_status(&self, status: Self::Status) -> Self;
 }
+
+/// [`Outcome::requeue`] for "write this status, then go on at once": the runtime runs the
+/// kind's reconcile again in the same reconcile, from the status written (the watch cache may
+/// not hold it yet). For a step that must be recorded before it is acted on.
+pub const AT_ONCE: Duration = Duration::ZERO;
 
 /// The result of one kind-specific reconcile.
 #[derive(Debug)]
@@ -182,7 +195,8 @@ pub struct Outcome<S> {
     pub sync: SyncResult,
     /// The kind-specific part of the status (the common part is filled in by the runtime).
     pub status: S,
-    /// When to look again; `None` means the regular resync interval.
+    /// When to look again; `None` means the regular resync interval, [`AT_ONCE`] right
+    /// after this status is written, in the same reconcile.
     pub requeue: Option<Duration>,
     /// Kind-specific conditions besides the four every kind has (merged by type).
     pub conditions: Vec<conditions::Desired>,

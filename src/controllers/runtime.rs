@@ -2,7 +2,9 @@
 //!
 //! Order of a reconcile: leader gate → finalizer → status first (new generation) → suspend
 //! check → the kind's reconcile → one status write (only if changed) → Events for condition
-//! transitions → requeue at the resync interval, or per-object backoff on error.
+//! transitions → requeue at the resync interval, or per-object backoff on error. A kind that
+//! asks to go on [`AT_ONCE`] (it recorded something that must be in status before it acts)
+//! gets a second pass in the same reconcile, from the status just written.
 
 use std::sync::Arc;
 
@@ -22,7 +24,7 @@ use kube::{
 use tokio::sync::watch;
 
 use super::{
-    Context, Error, FINALIZER, Managed, Outcome, Reconciler,
+    AT_ONCE, Context, Error, FINALIZER, Managed, Outcome, Reconciler,
     conditions::{self, SyncResult, Verdict},
     status,
 };
@@ -79,6 +81,45 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
         status::write(&ctx, obj.as_ref(), &next).await?;
     }
 
+    let mut obj = obj;
+    for _ in 1..PASSES {
+        match pass(&obj, &ctx, &next).await? {
+            Passed::Again(written) => {
+                // Go on from the status just written, not from the watch cache, which may
+                // not have it yet.
+                obj = Arc::new(obj.with_status(written.clone()));
+                next = written;
+            }
+            Passed::Done(action) => return Ok(action),
+        }
+    }
+    match pass(&obj, &ctx, &next).await? {
+        Passed::Again(_) => Ok(Action::requeue(AT_ONCE)),
+        Passed::Done(action) => Ok(action),
+    }
+}
+
+/// How many times one reconcile runs the kind's reconcile when it asks to go on at once
+/// ([`AT_ONCE`]): enough for "record, then act" (a Deployment's release).
+const PASSES: usize = 2;
+
+/// What one pass concluded.
+enum Passed<S> {
+    /// Written `S`; the kind asked to go on from it at once.
+    Again(S),
+    /// Come back per this action.
+    Done(Action),
+}
+
+/// One pass: the kind's reconcile against `next` (the status as written), its status written,
+/// its Events published, and the requeue decided.
+async fn pass<K: Reconciler>(
+    obj: &Arc<K>,
+    ctx: &Arc<Context>,
+    next: &K::Status,
+) -> Result<Passed<K::Status>, Error> {
+    let generation = obj.meta().generation;
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
     let outcome = if obj.suspended() {
         Outcome {
             verdict: Verdict::Suspended,
@@ -101,7 +142,7 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
     } = outcome;
 
     let common = K::common_mut(&mut written);
-    *common = K::common(&next).clone();
+    *common = K::common(next).clone();
     let mut desired = conditions::from_verdict(&verdict, &sync);
     desired.extend(extra.iter().cloned());
     let changed = conditions::merge(&mut common.conditions, &desired, generation, &now);
@@ -110,14 +151,14 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
         .get(RECONCILE_REQUESTED_ANNOTATION)
         .cloned()
         .or(common.last_handled_reconcile_at.take());
-    status::write(&ctx, obj.as_ref(), &written).await?;
+    status::write(ctx, obj.as_ref(), &written).await?;
     if changed.contains(&conditions::types::READY) || changed.contains(&conditions::types::STALLED)
     {
-        announce(&ctx, obj.as_ref(), &verdict).await;
+        announce(ctx, obj.as_ref(), &verdict).await;
     }
     // A kind's alert condition raised or cleared is an Event too; its first, quiet
     // appearance is not.
-    let before = &K::common(&next).conditions;
+    let before = &K::common(next).conditions;
     for d in extra.iter().filter(|d| {
         K::ALERT_CONDITIONS.contains(&d.type_)
             && changed.contains(&d.type_)
@@ -133,23 +174,29 @@ async fn apply<K: Reconciler>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
         } else {
             d.message.clone()
         };
-        publish(&ctx, obj.as_ref(), type_, d.reason, &note).await;
+        publish(ctx, obj.as_ref(), type_, d.reason, &note).await;
     }
     let uid = obj.uid().unwrap_or_default();
     Ok(match verdict {
         Verdict::Suspended => {
             ctx.backoff.reset(&uid);
-            Action::await_change()
+            Passed::Done(Action::await_change())
         }
         // A transient provider failure: the object's own jittered backoff grows until a
         // reconcile gets through (or the provider's wait, when it named one, if longer).
         Verdict::Retrying { .. } => {
             let backoff = ctx.backoff.next_delay(&uid);
-            Action::requeue(requeue.map_or(backoff, |wait| wait.max(backoff)))
+            Passed::Done(Action::requeue(
+                requeue.map_or(backoff, |wait| wait.max(backoff)),
+            ))
+        }
+        _ if requeue == Some(AT_ONCE) => {
+            ctx.backoff.reset(&uid);
+            Passed::Again(written)
         }
         _ => {
             ctx.backoff.reset(&uid);
-            Action::requeue(requeue.unwrap_or(ctx.resync))
+            Passed::Done(Action::requeue(requeue.unwrap_or(ctx.resync)))
         }
     })
 }
@@ -302,6 +349,13 @@ fn slim<K: kube::Resource>(obj: &mut K) {
     }
 }
 
+/// What a change must touch to start a reconcile: anything but the status. Status is ours,
+/// written at the end of a reconcile that already asked when to come back; waking on our own
+/// write would look at the provider again at once, for nothing.
+fn acted_on<K: kube::Resource>(obj: &K) -> Option<u64> {
+    Some(super::deps::acted_on(obj))
+}
+
 /// Builds a controller for kind `K` with its dependency watches added by `wire`.
 pub fn controller<K>(
     ctx: &Arc<Context>,
@@ -310,7 +364,7 @@ pub fn controller<K>(
 where
     K: Reconciler,
 {
-    use kube::runtime::{WatchStreamExt as _, reflector};
+    use kube::runtime::{PredicateConfig, WatchStreamExt as _, reflector};
     let (reader, writer) = reflector::store();
     let objects = watcher(
         ctx.watch_api::<K>(),
@@ -319,9 +373,10 @@ where
     .default_backoff()
     .modify(slim)
     .reflect(writer)
-    .applied_objects();
+    .applied_objects()
+    .predicate_filter(acted_on::<K>, PredicateConfig::default());
     let c = Controller::for_stream(objects, reader)
-        .with_config(kube::runtime::controller::Config::default().concurrency(16));
+        .with_config(kube::runtime::controller::Config::default().concurrency(ctx.concurrency));
     wire(c).reconcile_all_on(on_leadership(ctx.leader.clone()))
 }
 

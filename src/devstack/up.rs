@@ -90,6 +90,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         alert_interval_seconds: 30,
         log_json: false,
         provider_rate: None,
+        concurrency: crate::controllers::DEFAULT_CONCURRENCY,
         monitoring: crate::monitoring::job::Args::default(),
     };
     let controller = tokio::spawn(crate::run::serve(client.clone(), controller_args, rx));

@@ -11,11 +11,18 @@
 //! with; a new credential, or [`Pool::forget`], creates it again with the current policy.
 //! One account has one current credential: two Environments binding the same account with
 //! different tokens replace each other's instance.
+//!
+//! A successful access check is remembered per instance for [`VERIFIED_FOR`]
+//! ([`Pool::verify_access`]): every Environment of one account, on every resync, would
+//! otherwise spend a request proving again what the last one proved. Any answer rejecting the
+//! credential, on any call, forgets it at once.
 
 use std::{
     collections::HashMap,
+    future::Future,
     hash::{BuildHasher, RandomState},
     sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
 };
 
 use reqwest::Url;
@@ -34,10 +41,30 @@ struct Instance {
     account: Option<String>,
 }
 
+/// How long a successful access check of a credential is trusted. Revocation is still seen
+/// at once: the next call to the provider is rejected, and that forgets the check.
+pub const VERIFIED_FOR: Duration = Duration::from_secs(5 * 60);
+
 struct Entry {
     // A keyed hash of the credential, never the credential.
     credential: u64,
     http: ProviderHttp,
+    /// Passed checks by what they proved beyond the account (Railway: the environment id).
+    verified: HashMap<String, Verified>,
+}
+
+/// A passed access check: when, and the instance's rejection count just before it.
+#[derive(Clone, Copy)]
+struct Verified {
+    at: Instant,
+    rejections: u64,
+}
+
+impl Verified {
+    fn holds(self, http: &ProviderHttp, now: Instant) -> bool {
+        now.saturating_duration_since(self.at) < VERIFIED_FOR
+            && http.rejections() == self.rejections
+    }
 }
 
 struct Inner {
@@ -145,12 +172,61 @@ impl Pool {
             Entry {
                 credential,
                 http: http.clone(),
+                verified: HashMap::new(),
             },
         );
         if replaced.is_some() {
             tracing::info!(provider = instance.provider, account = ?instance.account, "credentials changed; new provider client");
         }
         Ok(http)
+    }
+
+    /// Runs `check` — a cheap read proving `http`'s credential is accepted, and `scope` (ids
+    /// below the account the check also proves, or `""`) exists — unless one passed within
+    /// [`VERIFIED_FOR`] and no call over `http` has seen the credential rejected since. Only
+    /// success is remembered: a failed check is asked again next time.
+    pub async fn verify_access<T>(
+        &self,
+        http: &ProviderHttp,
+        scope: &str,
+        check: impl Future<Output = Result<T>>,
+    ) -> Result<()> {
+        let now = Instant::now();
+        if self.verified(http, scope, now) {
+            return Ok(());
+        }
+        // Counted before the check: a rejection seen by another call meanwhile wins.
+        let rejections = http.rejections();
+        check.await?;
+        self.mark_verified(
+            http,
+            scope,
+            Verified {
+                at: now,
+                rejections,
+            },
+        );
+        Ok(())
+    }
+
+    fn verified(&self, http: &ProviderHttp, scope: &str, now: Instant) -> bool {
+        lock(&self.inner.entries)
+            .values()
+            .find(|e| e.http.shares_state_with(http))
+            .and_then(|e| e.verified.get(scope).copied())
+            .is_some_and(|v| v.holds(http, now))
+    }
+
+    fn mark_verified(&self, http: &ProviderHttp, scope: &str, verified: Verified) {
+        // An instance no longer pooled (its credential was replaced meanwhile) is not marked.
+        if let Some(entry) = lock(&self.inner.entries)
+            .values_mut()
+            .find(|e| e.http.shares_state_with(http))
+        {
+            // Stale scopes go with any later one: the map stays as small as what is in use.
+            entry.verified.retain(|_, v| v.holds(http, verified.at));
+            entry.verified.insert(scope.to_owned(), verified);
+        }
     }
 
     /// Drops every instance of `provider` (say, when its binding is removed).
@@ -239,6 +315,63 @@ mod tests {
         assert!(shown.contains("team t1"), "{shown}");
         pool.forget("Vercel");
         assert!(pool.circuits().is_empty());
+    }
+
+    // A passed check is trusted for VERIFIED_FOR and not after; a rejection since forgets it.
+    #[test]
+    fn a_verification_holds_for_a_while_and_until_a_rejection() {
+        let pool = Pool::default();
+        let http = pool.http(config("tok_aaaaaaaa", Some("team t1"))).unwrap();
+        let t0 = Instant::now();
+        let fresh = Verified {
+            at: t0,
+            rejections: http.rejections(),
+        };
+        assert!(fresh.holds(&http, t0 + VERIFIED_FOR - Duration::from_secs(1)));
+        assert!(!fresh.holds(&http, t0 + VERIFIED_FOR));
+        let before_a_rejection = Verified {
+            at: t0,
+            rejections: http.rejections().wrapping_sub(1),
+        };
+        assert!(!before_a_rejection.holds(&http, t0));
+    }
+
+    // One check per instance while it holds; a failed check is not remembered; a rotated
+    // credential is checked again.
+    #[tokio::test]
+    async fn verify_access_checks_once_and_remembers_only_success() {
+        let pool = Pool::default();
+        let http = pool.http(config("tok_aaaaaaaa", Some("team t1"))).unwrap();
+        let checks = std::sync::atomic::AtomicU32::new(0);
+        let check = |ok: bool| {
+            let checks = &checks;
+            async move {
+                checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if ok {
+                    Ok(())
+                } else {
+                    Err(crate::providers::Error::CredentialsRejected {
+                        provider: "Vercel",
+                        operation: "check access",
+                        account: None,
+                        status: 401,
+                    })
+                }
+            }
+        };
+        let count = || checks.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(pool.verify_access(&http, "", check(false)).await.is_err());
+        assert!(pool.verify_access(&http, "", check(true)).await.is_ok());
+        assert_eq!(count(), 2, "a failed check is asked again");
+        let same = pool.http(config("tok_aaaaaaaa", Some("team t1"))).unwrap();
+        pool.verify_access(&same, "", check(true)).await.unwrap();
+        pool.verify_access(&http, "", check(true)).await.unwrap();
+        assert_eq!(count(), 2, "remembered for the instance");
+        pool.verify_access(&http, "e-2", check(true)).await.unwrap();
+        assert_eq!(count(), 3, "another scope is checked on its own");
+        let rotated = pool.http(config("tok_bbbbbbbb", Some("team t1"))).unwrap();
+        pool.verify_access(&rotated, "", check(true)).await.unwrap();
+        assert_eq!(count(), 4, "a new credential is checked");
     }
 
     // Health reports name the account, or the endpoint without user-info.

@@ -61,6 +61,9 @@ pub struct FaultConfig {
     pub domains_never_verify: bool,
     /// Supabase: these services report `UNHEALTHY`.
     pub unhealthy_services: Vec<String>,
+    /// The accepted token is refused as if its owner had revoked it: every API request gets
+    /// the provider's answer to a bad token.
+    pub token_revoked: bool,
 }
 
 /// How a deployment (or restore) started now will end.
@@ -255,6 +258,11 @@ impl Faults {
         lock(&self.inner).config.domains_never_verify
     }
 
+    /// Whether the accepted token is refused as revoked.
+    pub fn token_revoked(&self) -> bool {
+        lock(&self.inner).config.token_revoked
+    }
+
     /// Decide one request's fate; returns the delay to apply first.
     pub(crate) fn judge(&self) -> (Duration, Verdict) {
         let mut inner = lock(&self.inner);
@@ -354,7 +362,7 @@ pub(crate) async fn guard(State(g): State<Guard>, req: Request, next: Next) -> R
         Verdict::Limited(info) => (g.dialect.rate_limited(&info), info, true),
         Verdict::Fail(status, info) => (g.dialect.server_error(status), info, false),
         Verdict::Pass(info) => {
-            if g.dialect.authorized(req.headers()) {
+            if !g.faults.token_revoked() && g.dialect.authorized(req.headers()) {
                 (next.run(req).await, info, false)
             } else {
                 (g.dialect.unauthorized(req.headers()), info, false)

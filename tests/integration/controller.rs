@@ -432,3 +432,126 @@ async fn reconcile_request_is_acknowledged_and_suspend_is_reported() {
     .await;
     assert!(!events.is_empty());
 }
+
+/// An Environment syncing one variable to the sandbox's Vercel project `web`.
+fn vercel_environment(sandbox: &SandboxHandle) -> String {
+    format!(
+        r"
+apiVersion: v1
+kind: Secret
+metadata: {{name: vercel-token}}
+stringData: {{token: {}}}
+---
+apiVersion: berth.dev/v1alpha1
+kind: Environment
+metadata: {{name: production}}
+spec:
+  providers:
+    vercel:
+      teamId: {}
+      tokenSecretRef: {{name: vercel-token, key: token}}
+      endpoint: {}
+  variables:
+    - name: API_URL
+      value: https://api.example.com
+      targets: [{{vercelProject: web, vercelTargets: [production]}}]
+",
+        sandbox.tokens().vercel,
+        berth::sandbox::VERCEL_TEAM_ID,
+        sandbox.vercel_url()
+    )
+}
+
+/// Vercel attempts of `operation` with `outcome` (any when `None`), from `/metrics`.
+async fn vercel_requests(c: &ControllerProcess, operation: &str, outcome: Option<&str>) -> f64 {
+    let (_, text) = c.get("/metrics").await.expect("metrics");
+    text.lines()
+        .filter(|l| {
+            l.starts_with("berth_provider_requests_total{")
+                && l.contains("provider=\"vercel\"")
+                && l.contains(&format!("operation=\"{operation}\""))
+                && outcome.is_none_or(|o| l.contains(&format!("outcome=\"{o}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn stalled_on_rejection(env: &serde_json::Value) -> bool {
+    condition(env, "Stalled")
+        .is_some_and(|c| c["status"] == "True" && c["reason"] == "CredentialsRejected")
+}
+
+// Protects: a resync does not prove the token again while an earlier check holds (the
+// steady state spends no call on it), yet a token revoked at the provider is noticed by the
+// very next call — the variable listing — and stalls the Environment at once; once the token
+// works again it is checked anew and the Environment recovers.
+#[tokio::test]
+async fn a_revoked_token_is_noticed_on_the_next_call_without_a_check_every_resync() {
+    // The Vercel client's access check (`check_access`) is this one-deployment listing.
+    const CHECK: &str = "list deployments";
+    let client = support::client().await;
+    let ns = support::namespace(&client, "env_revoked").await;
+    let sandbox = support::sandbox().await;
+    let controller =
+        ControllerProcess::start_with_env(&ns, None, vec![("BERTH_RESYNC_SECONDS", "1".into())]);
+    apply(&ns, &vercel_environment(&sandbox));
+    let ready =
+        |env: &serde_json::Value| condition(env, "Ready").is_some_and(|c| c["status"] == "True");
+    eventually(Duration::from_secs(30), "Environment Ready", || async {
+        get_json(&ns, "environment/production").filter(|e| ready(e))
+    })
+    .await;
+    let checks = vercel_requests(&controller, CHECK, None).await;
+    let listings = vercel_requests(&controller, "list variables", None).await;
+    assert_eq!(
+        checks,
+        1.0,
+        "one check for the account: {}",
+        controller.log()
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        vercel_requests(&controller, "list variables", None).await >= listings + 2.0,
+        "resyncs ran"
+    );
+    assert_eq!(
+        vercel_requests(&controller, CHECK, None).await,
+        checks,
+        "no check again while the last one holds"
+    );
+
+    let faults = sandbox.faults(berth::sandbox::Server::Vercel).unwrap();
+    faults.update(|f| f.token_revoked = true);
+    let revoked_at = Instant::now();
+    let env = eventually(Duration::from_secs(10), "Environment stalled", || async {
+        get_json(&ns, "environment/production").filter(stalled_on_rejection)
+    })
+    .await;
+    assert!(
+        revoked_at.elapsed() < Duration::from_secs(5),
+        "noticed at the next resync, not when the check expires"
+    );
+    assert!(
+        vercel_requests(&controller, "list variables", Some("auth_error")).await >= 1.0,
+        "the listing was the call that saw it"
+    );
+    let message = condition(&env, "Stalled").unwrap()["message"].to_string();
+    assert!(
+        message.contains("credentials rejected by Vercel"),
+        "{message}"
+    );
+    assert!(!env.to_string().contains(&sandbox.tokens().vercel));
+
+    faults.update(|f| f.token_revoked = false);
+    let before = vercel_requests(&controller, CHECK, Some("ok")).await;
+    eventually(
+        Duration::from_secs(30),
+        "Environment Ready again",
+        || async { get_json(&ns, "environment/production").filter(|e| ready(e)) },
+    )
+    .await;
+    assert!(
+        vercel_requests(&controller, CHECK, Some("ok")).await > before,
+        "a rejection forgets the check: the working token is proven again"
+    );
+}

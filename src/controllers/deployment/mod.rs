@@ -216,9 +216,10 @@ fn preflight(
     })
 }
 
-/// Dependency watches: the Environment.
+/// Dependency watches: the Environment's spec (its status is not read here; each sync of it
+/// would re-queue every Deployment of the Environment).
 pub(super) fn wire(c: Controller<Deployment>, ctx: &Context) -> Controller<Deployment> {
-    deps::watch_refs(c, ctx.watch_api::<Environment>(), |d: &Deployment, env| {
+    deps::watch_spec_refs(c, ctx.watch_api::<Environment>(), |d: &Deployment, env| {
         d.spec.environment_ref.name == env
     })
 }

@@ -60,8 +60,9 @@ const ADOPTION_SKEW: SignedDuration = SignedDuration::from_secs(120);
 /// The longest pause between two looks at a deployment in flight.
 const MAX_POLL: Duration = Duration::from_secs(5);
 
-/// The pause after recording a release, before its deployment is created.
-const RECORDED: Duration = Duration::from_secs(1);
+/// After recording a release: its deployment is created in the same reconcile, once the
+/// record is in status (leak safety without a pause; an apply reaches the provider at once).
+const RECORDED: Duration = crate::controllers::AT_ONCE;
 
 /// What observe saw of the release in flight.
 #[derive(Clone, Debug, PartialEq, Eq)]

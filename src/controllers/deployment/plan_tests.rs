@@ -145,7 +145,7 @@ fn a_new_revision_is_recorded_before_its_deployment_is_created() {
     );
     assert_eq!(look(&p.status), Look::Created);
     assert_eq!(reason(&p.verdict), reasons::CREATING);
-    assert_eq!(p.requeue, Some(Duration::from_secs(1)));
+    assert_eq!(p.requeue, Some(crate::controllers::AT_ONCE));
 
     let p = run(
         &spec(),

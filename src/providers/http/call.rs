@@ -1,7 +1,13 @@
 //! One request ([`Call`]) and its answer ([`Response`]), and how a non-2xx answer becomes a
 //! typed [`Error`]. Neither prints a body in `Debug`: bodies can carry secret values.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use reqwest::{Method, header::HeaderMap};
 use serde::{Serialize, de::DeserializeOwned};
@@ -122,6 +128,8 @@ pub struct Response {
     pub(super) operation: &'static str,
     pub(super) secret: Option<Secret>,
     pub(super) account: Option<String>,
+    /// The instance's count of credential rejections, for one found in the body.
+    pub(super) rejections: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Response {
@@ -207,12 +215,15 @@ impl Response {
         let (provider, operation) = (self.provider, self.operation);
         let scrubbed = |text: String| scrub(self.secret.as_ref(), &text);
         match e.rejection() {
-            Some(r) if r.is_auth_rejected() => Error::CredentialsRejected {
-                provider,
-                operation,
-                account: self.account.clone(),
-                status: if e.status() == 200 { 403 } else { e.status() },
-            },
+            Some(r) if r.is_auth_rejected() => {
+                self.rejections.fetch_add(1, Ordering::Relaxed);
+                Error::CredentialsRejected {
+                    provider,
+                    operation,
+                    account: self.account.clone(),
+                    status: if e.status() == 200 { 403 } else { e.status() },
+                }
+            }
             Some(r) if r.is_rate_limited() => Error::RateLimited {
                 provider,
                 operation,

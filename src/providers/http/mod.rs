@@ -14,7 +14,10 @@ mod retry;
 mod secret;
 
 use std::{
-    sync::{Arc, Mutex, PoisonError},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant, SystemTime},
 };
 
@@ -99,6 +102,9 @@ struct Inner {
     budget_wait: Duration,
     budget: Mutex<TokenBucket>,
     circuit: Mutex<Circuit>,
+    /// Answers that rejected the credential, by any call (shared with every [`Response`], as
+    /// a GraphQL error in a 200 can say it too).
+    rejections: Arc<AtomicU64>,
     metrics: Arc<HttpMetrics>,
 }
 
@@ -168,6 +174,7 @@ impl ProviderHttp {
                 budget_wait: config.budget.max_wait,
                 budget: Mutex::new(TokenBucket::new(config.budget, Instant::now())),
                 circuit: Mutex::new(Circuit::new(config.circuit)),
+                rejections: Arc::new(AtomicU64::new(0)),
                 metrics,
             }),
         })
@@ -189,6 +196,14 @@ impl ProviderHttp {
     #[must_use]
     pub fn shares_state_with(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// How many answers so far rejected this instance's credential (401/403, or the
+    /// provider's auth error in a body). A cached proof that the credential works is stale
+    /// once this moves (see [`crate::providers::Pool::verify_access`]).
+    #[must_use]
+    pub fn rejections(&self) -> u64 {
+        self.inner.rejections.load(Ordering::Relaxed)
     }
 
     /// The circuit's state, for `/health/detailed`.
@@ -245,6 +260,9 @@ impl ProviderHttp {
                 }
                 Err(e) => (e, None),
             };
+            if matches!(error, Error::CredentialsRejected { .. }) {
+                i.rejections.fetch_add(1, Ordering::Relaxed);
+            }
             // A 429 speaks for the whole account: pause every clone, not just this call.
             if let (Some(wait), Error::RateLimited { .. }) = (hint, &error) {
                 lock(&i.budget).hold_until(Instant::now() + wait);
@@ -391,6 +409,7 @@ impl ProviderHttp {
             operation: call.operation,
             secret: i.secret.clone(),
             account: i.account.clone(),
+            rejections: i.rejections.clone(),
         })
     }
 }
