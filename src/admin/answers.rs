@@ -13,14 +13,16 @@
 //!   permission stops being served once the Gate's cached review expires.
 //! - **At most [`ANSWER_TTL`] old.** An answer is reused for [`ANSWER_TTL`] after its
 //!   computation started; concurrent misses of one question wait for a single computation
-//!   (single-flight). Errors are handed to those already waiting, never kept.
+//!   (single-flight). Errors are handed to those already waiting, never kept. An answer
+//!   past half its life that is asked for again is recomputed in the background while it is
+//!   still served, so a busy question does not stall its callers once a second.
 
 use std::{
     collections::HashMap,
     future::Future,
     sync::{
         Arc, Mutex, PoisonError,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -43,6 +45,8 @@ use super::{
 
 /// How long an answer is reused after its computation started.
 pub const ANSWER_TTL: Duration = Duration::from_secs(1);
+/// Age from which a served answer starts its successor's computation.
+const REFRESH_AFTER: Duration = Duration::from_millis(500);
 /// Questions kept before expired ones are dropped; bounds memory under a flood of distinct
 /// queries.
 const MAX_QUESTIONS: usize = 4096;
@@ -98,6 +102,8 @@ struct Slot {
     id: u64,
     born: Instant,
     answer: Pending,
+    /// Whether its successor is being computed.
+    refreshing: AtomicBool,
 }
 
 impl Slot {
@@ -154,11 +160,7 @@ impl Answers {
                             return Err(ApiError::Internal("answer computed twice".into()));
                         };
                         let answer = start(judge.clone(), compute);
-                        entry.push(Arc::new(Slot {
-                            id: self.next_id.fetch_add(1, Ordering::Relaxed),
-                            born: Instant::now(),
-                            answer: answer.clone(),
-                        }));
+                        entry.push(self.slot(answer.clone()));
                         Next::Mine(answer)
                     }
                 }
@@ -168,6 +170,12 @@ impl Answers {
                     examined.push(slot.id);
                     let answer = slot.answer.clone().await?;
                     if same_decisions(judge.as_ref(), &answer.decisions).await? {
+                        if slot.born.elapsed() >= REFRESH_AFTER
+                            && !slot.refreshing.swap(true, Ordering::AcqRel)
+                            && let Some(compute) = compute.take()
+                        {
+                            self.refresh(&key, start(judge.clone(), compute));
+                        }
                         return Ok(json(answer.body.clone()));
                     }
                 }
@@ -183,6 +191,32 @@ impl Answers {
                 }
             }
         }
+    }
+
+    fn slot(&self, answer: Pending) -> Arc<Slot> {
+        Arc::new(Slot {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            born: Instant::now(),
+            answer,
+            refreshing: AtomicBool::new(false),
+        })
+    }
+
+    /// Adds `answer` as the successor of a live one (found after it, so the live one keeps
+    /// being served meanwhile) and drives it to completion in the background.
+    fn refresh(&self, key: &Question, answer: Pending) {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key.clone())
+            .or_default()
+            .push(self.slot(answer.clone()));
+        let (answers, key) = (self.clone(), key.clone());
+        tokio::spawn(async move {
+            if answer.clone().await.is_err() {
+                answers.forget(&key, &answer);
+            }
+        });
     }
 
     /// Drops every answer: after a write through this process, so its author reads it back.
@@ -354,6 +388,24 @@ mod tests {
         answers.clear();
         visible(&answers, judge(&["a"]), runs.clone()).await;
         assert_eq!(runs.load(Ordering::SeqCst), 3, "cleared");
+
+        // Asked again past half its life: served at once, its successor computed meanwhile,
+        // so the next caller after expiry does not wait.
+        answers.clear();
+        visible(&answers, judge(&["a"]), runs.clone()).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+        tokio::time::sleep(REFRESH_AFTER).await;
+        let served = Instant::now();
+        visible(&answers, judge(&["a"]), runs.clone()).await;
+        assert!(
+            served.elapsed() < Duration::from_millis(40),
+            "not waited for"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 5, "successor computed");
+        tokio::time::sleep(ANSWER_TTL - REFRESH_AFTER).await;
+        visible(&answers, judge(&["a"]), runs.clone()).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 5, "the successor served");
 
         let failing = answers
             .answer("test", "q2".into(), judge(&[]), |_| async {

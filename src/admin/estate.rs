@@ -1,12 +1,11 @@
 //! The deployment status view, prebuilt: each environment serialised once when the caches
-//! change, not on every request. A request checks a fingerprint of the caches (every
-//! object's uid and resourceVersion), rebuilds if it moved, and assembles its page from the
-//! prebuilt fragments, so answers are never staler than the caches themselves.
+//! change, not on every request. A request compares the caches' change count with the
+//! view's, rebuilds if it moved, and assembles its page from the prebuilt fragments, so
+//! answers are never staler than the caches themselves.
 
 use std::{
     collections::BTreeSet,
-    hash::{DefaultHasher, Hash, Hasher},
-    sync::Arc,
+    sync::{Arc, PoisonError, RwLock},
 };
 
 use axum::{
@@ -14,7 +13,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use base64::Engine as _;
-use kube::{Resource, runtime::reflector::Store};
 use tokio::sync::Mutex;
 
 use super::deployments::{self, EnvironmentView};
@@ -23,27 +21,43 @@ use crate::controllers::Caches;
 /// The current view, shared by the handlers.
 #[derive(Clone, Default)]
 pub struct EstateViews {
-    // A tokio mutex: concurrent requests after a change wait for one rebuild.
-    current: Arc<Mutex<Option<Arc<View>>>>,
+    current: Arc<RwLock<Option<Arc<View>>>>,
+    // Concurrent requests after a change wait for one rebuild.
+    rebuild: Arc<Mutex<()>>,
 }
 
 impl EstateViews {
     /// The view of the caches as they are now.
     pub async fn current(&self, caches: &Caches) -> Arc<View> {
-        let fingerprint = fingerprint(caches);
-        let mut current = self.current.lock().await;
-        if let Some(view) = current.as_ref().filter(|v| v.fingerprint == fingerprint) {
-            return view.clone();
+        if let Some(view) = self.fresh(caches) {
+            return view;
         }
-        let view = Arc::new(View::build(fingerprint, deployments::build(caches)));
-        *current = Some(view.clone());
+        let _rebuilding = self.rebuild.lock().await;
+        if let Some(view) = self.fresh(caches) {
+            return view;
+        }
+        // The count is read before the stores, so the view is at least as new as it.
+        let changes = caches.changes.get();
+        let view = Arc::new(View::build(changes, deployments::build(caches)));
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(view.clone());
         view
+    }
+
+    fn fresh(&self, caches: &Caches) -> Option<Arc<View>> {
+        let changes = caches.changes.get();
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|v| v.changes == changes)
+            .cloned()
     }
 }
 
 /// Every environment, serialised, in (namespace, name) order.
 pub struct View {
-    fingerprint: u64,
+    /// The caches' change count it was built at.
+    changes: u64,
     environments: Vec<Fragment>,
 }
 
@@ -62,7 +76,7 @@ pub struct Page<'a> {
 }
 
 impl View {
-    fn build(fingerprint: u64, environments: Vec<EnvironmentView>) -> Self {
+    fn build(changes: u64, environments: Vec<EnvironmentView>) -> Self {
         let environments = environments
             .into_iter()
             .filter_map(|e| {
@@ -82,7 +96,7 @@ impl View {
             })
             .collect();
         Self {
-            fingerprint,
+            changes,
             environments,
         }
     }
@@ -168,28 +182,6 @@ pub fn parse_cursor(text: &str) -> Option<(String, String)> {
     let raw = String::from_utf8(raw).ok()?;
     let (ns, name) = raw.split_once('/')?;
     (!ns.is_empty() && !name.is_empty()).then(|| (ns.to_owned(), name.to_owned()))
-}
-
-/// Changes when any cached object is added, changed or removed: an order-independent sum
-/// of each object's (kind, uid, resourceVersion) hash, and the counts.
-fn fingerprint(caches: &Caches) -> u64 {
-    fn add<K: Resource<DynamicType = ()> + Clone>(kind: u8, store: &Store<K>, sum: &mut u64) {
-        let objects = store.state();
-        *sum = sum.wrapping_add(((objects.len() as u64) << 8) | u64::from(kind));
-        for o in objects {
-            let mut h = DefaultHasher::new();
-            kind.hash(&mut h);
-            o.meta().uid.hash(&mut h);
-            o.meta().resource_version.hash(&mut h);
-            *sum = sum.wrapping_add(h.finish());
-        }
-    }
-    let mut sum = 0;
-    add(0, &caches.environments, &mut sum);
-    add(1, &caches.deployments, &mut sum);
-    add(2, &caches.domains, &mut sum);
-    add(3, &caches.certificates, &mut sum);
-    sum
 }
 
 #[cfg(test)]
