@@ -41,6 +41,10 @@ const ENDPOINTS: &[(&str, &str)] = &[
         "/api/admin/deployment/status?namespace=bench",
     ),
     (
+        "deployment status (limit=1000)",
+        "/api/admin/deployment/status?namespace=bench&limit=1000",
+    ),
+    (
         "uptime (one namespace, 30d)",
         "/api/admin/monitoring/uptime?namespace=bench&window=30d&limit=100",
     ),

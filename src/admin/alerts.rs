@@ -11,6 +11,7 @@ use axum::{
     body::Bytes,
     extract::{Path, Query, State},
     http::HeaderMap,
+    response::Response,
 };
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ use serde_json::json;
 
 use super::{
     AdminState,
+    answers::{Rights, Scope},
     auth::{Access, Caller},
     error::ApiError,
 };
@@ -71,23 +73,35 @@ pub async fn list(
     State(state): State<AdminState>,
     headers: HeaderMap,
     query: Result<Query<AlertsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<AlertsPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let caller = state.gate.authenticate(&headers).await?;
     let mut filter = filter(&q)?;
-    let store = store(&state)?;
-    filter.namespaces = Some(match &q.namespace {
-        Some(ns) => {
-            state.gate.require(&caller, &access("list", ns)).await?;
-            vec![ns.clone()]
-        }
-        None => visible_namespaces(&state, &caller, store).await?,
-    });
-    let page = lifecycle::list(store, &filter).await.map_err(unavailable)?;
-    Ok(Json(AlertsPage {
-        items: page.items,
-        next_cursor: page.next.map(cursor),
-    }))
+    let store = store(&state)?.clone();
+    if let Some(ns) = &q.namespace {
+        state.gate.require(&caller, &access("list", ns)).await?;
+    }
+    let rights = Rights {
+        gate: state.gate.clone(),
+        caller,
+    };
+    let question = format!("{q:?}");
+    state
+        .answers
+        .answer("alerts", question, rights, move |scope| async move {
+            filter.namespaces = Some(match q.namespace {
+                Some(ns) => vec![ns],
+                None => visible_namespaces(&scope, &store).await?,
+            });
+            let page = lifecycle::list(&store, &filter)
+                .await
+                .map_err(unavailable)?;
+            Ok(AlertsPage {
+                items: page.items,
+                next_cursor: page.next.map(cursor),
+            })
+        })
+        .await
 }
 
 /// The acknowledgement handler.
@@ -128,10 +142,12 @@ pub async fn ack(
     }
     // Audited before the change: an action that cannot be logged is not taken.
     audit(store, &caller, &target, &body, "acknowledged").await?;
-    match lifecycle::acknowledge(store, id, &caller.user, Utc::now())
+    let outcome = lifecycle::acknowledge(store, id, &caller.user, Utc::now())
         .await
-        .map_err(unavailable)?
-    {
+        .map_err(unavailable)?;
+    // Whoever acknowledged reads it back at once, not after the answers expire.
+    state.answers.clear();
+    match outcome {
         Ack::Done(a) => Ok(Json(a)),
         Ack::Resolved(_) => Err(ApiError::Conflict(format!(
             "alert {id} resolved meanwhile; there is nothing to acknowledge"
@@ -182,16 +198,12 @@ fn parse_cursor(text: &str) -> Option<i64> {
     text.strip_prefix('a')?.parse().ok().filter(|id| *id > 0)
 }
 
-/// The namespaces with alerts that `caller` may list (cluster-wide access sees them all,
+/// The namespaces with alerts that the caller may list (cluster-wide access sees them all,
 /// including the provider alerts').
-async fn visible_namespaces(
-    state: &AdminState,
-    caller: &Caller,
-    store: &Store,
-) -> Result<Vec<String>, ApiError> {
+async fn visible_namespaces(scope: &Scope<Rights>, store: &Store) -> Result<Vec<String>, ApiError> {
     let mut visible = Vec::new();
     for ns in lifecycle::namespaces(store).await.map_err(unavailable)? {
-        if state.gate.allowed(caller, &access("list", &ns)).await? {
+        if scope.allowed(&access("list", &ns)).await? {
             visible.push(ns);
         }
     }

@@ -4,16 +4,16 @@
 //! summary (PITR window) from the controllers' cache. Never calls a provider.
 
 use axum::{
-    Json,
     extract::{Query, State},
     http::HeaderMap,
+    response::Response,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use kube::ResourceExt as _;
 
-use super::{AdminState, auth::Access, error::ApiError};
+use super::{AdminState, answers::Rights, auth::Access, error::ApiError};
 use crate::{
     api::backup_policy::PlatformBackupsSummary,
     backup::catalogue::{self, Catalogue, Cursor, Listed, Outcome},
@@ -71,7 +71,7 @@ pub async fn list(
     State(state): State<AdminState>,
     headers: HeaderMap,
     query: Result<Query<BackupsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<BackupsPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let caller = state.gate.authenticate(&headers).await?;
     let access = match &q.namespace {
@@ -85,20 +85,31 @@ pub async fn list(
         },
     };
     state.gate.require(&caller, &access).await?;
+    let question = format!("{q:?}");
     let filter = filter(q)?;
     let platforms = platforms(&state, &filter);
     let store = state.store.clone().ok_or_else(|| {
         ApiError::Unavailable("berth runs without a history database (--database-url)".into())
     })?;
-    let page = Catalogue::new(store).list(&filter).await.map_err(|e| {
-        tracing::warn!(error = %e, "listing backups failed");
-        ApiError::Unavailable("the history database did not answer; try again".into())
-    })?;
-    Ok(Json(BackupsPage {
-        items: page.items,
-        next: page.next.map(|c| c.token()),
-        platforms,
-    }))
+    let rights = Rights {
+        gate: state.gate.clone(),
+        caller,
+    };
+    // The permission above covers every row; the answer depends on nothing else.
+    state
+        .answers
+        .answer("backups", question, rights, move |_| async move {
+            let page = Catalogue::new(store).list(&filter).await.map_err(|e| {
+                tracing::warn!(error = %e, "listing backups failed");
+                ApiError::Unavailable("the history database did not answer; try again".into())
+            })?;
+            Ok(BackupsPage {
+                items: page.items,
+                next: page.next.map(|c| c.token()),
+                platforms,
+            })
+        })
+        .await
 }
 
 /// The platform summaries of the cached policies the filter covers, by namespace and name.

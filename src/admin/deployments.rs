@@ -2,12 +2,12 @@
 //! certificates, read from the controllers' caches (no provider or API-server read on the
 //! request path beyond the cached permission reviews).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::{
-    Json,
     extract::{Query, State},
     http::HeaderMap,
+    response::Response,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
@@ -19,7 +19,7 @@ use crate::{
         CommonStatus,
         deployment::{DeploymentPhase, Release, RollbackRecord},
     },
-    controllers::conditions::find,
+    controllers::{Caches, conditions::find},
 };
 
 /// Query parameters.
@@ -28,15 +28,28 @@ use crate::{
 pub struct StatusQuery {
     /// Only this namespace.
     pub namespace: Option<String>,
+    /// About how many objects a page holds (1–1000, default 100): whole environments are
+    /// added until the page has at least this many deployments, domains and certificates
+    /// (an empty environment counts as one).
+    pub limit: Option<String>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
-/// The answer.
+/// Default and largest page sizes, in objects.
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+/// The answer's shape; pages are assembled from prebuilt fragments (see
+/// [`super::estate`]), and a test holds them to this.
+#[cfg(test)]
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EstateStatus {
     pub environments: Vec<EnvironmentView>,
     /// Namespaces left out because the caller may not list deployments there.
     pub hidden_namespaces: usize,
+    pub next_cursor: Option<String>,
 }
 
 /// One Environment and what refers to it.
@@ -95,19 +108,63 @@ pub struct CertificateView {
     pub renewal_time: Option<String>,
 }
 
-/// The handler.
+/// The handler: one page of the view prebuilt from the caches (see [`super::estate`]),
+/// limited to the namespaces where the caller may list deployments.
 pub async fn status(
     State(state): State<AdminState>,
     headers: HeaderMap,
     query: Result<Query<StatusQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<EstateStatus>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let (limit, after) = page_parameters(&query)?;
     let caller = state.gate.authenticate(&headers).await?;
     if let Some(ns) = &query.namespace {
         let access = Access::resource("list", "deployments", ns);
         state.gate.require(&caller, &access).await?;
     }
-    let caches = &state.caches;
+    let view = state.estate.current(&state.caches).await;
+    let mut visible = BTreeSet::new();
+    let mut hidden = 0;
+    for ns in view.namespaces() {
+        if query.namespace.as_deref().is_some_and(|want| want != ns) {
+            continue;
+        }
+        let access = Access::resource("list", "deployments", ns);
+        if state.gate.allowed(&caller, &access).await? {
+            visible.insert(ns);
+        } else {
+            hidden += 1;
+        }
+    }
+    let page = view.page(|ns| visible.contains(ns), after.as_ref(), limit);
+    Ok(page.into_response(hidden))
+}
+
+/// `limit` and `cursor`, checked; a bad one is a 400 naming it.
+fn page_parameters(q: &StatusQuery) -> Result<(usize, Option<(String, String)>), ApiError> {
+    let limit = match q.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "limit must be between 1 and {MAX_LIMIT}, not {l:?}"
+                ))
+            })?,
+    };
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(super::estate::parse_cursor(c).ok_or_else(|| {
+            ApiError::BadRequest("cursor is not a nextCursor from a previous page".into())
+        })?),
+    };
+    Ok((limit, after))
+}
+
+/// Every environment with what refers to it, sorted by namespace and name (pure).
+pub fn build(caches: &Caches) -> Vec<EnvironmentView> {
     let mut estate: BTreeMap<(String, String), EnvironmentView> = BTreeMap::new();
     for e in caches.environments.state() {
         let view = slot(
@@ -173,37 +230,15 @@ pub async fn status(
             renewal_time: s.renewal_time,
         });
     }
-
-    let mut allowed: BTreeMap<String, bool> = BTreeMap::new();
-    let mut environments = Vec::new();
-    let mut hidden = 0;
-    for ((ns, _), mut view) in estate {
-        if query.namespace.as_ref().is_some_and(|want| *want != ns) {
-            continue;
-        }
-        let may = match allowed.get(&ns) {
-            Some(may) => *may,
-            None => {
-                let access = Access::resource("list", "deployments", &ns);
-                let may = state.gate.allowed(&caller, &access).await?;
-                if !may {
-                    hidden += 1;
-                }
-                allowed.insert(ns.clone(), may);
-                may
-            }
-        };
-        if may {
+    estate
+        .into_values()
+        .map(|mut view| {
             view.deployments.sort_by(|a, b| a.name.cmp(&b.name));
             view.domains.sort_by(|a, b| a.name.cmp(&b.name));
             view.certificates.sort_by(|a, b| a.name.cmp(&b.name));
-            environments.push(view);
-        }
-    }
-    Ok(Json(EstateStatus {
-        environments,
-        hidden_namespaces: hidden,
-    }))
+            view
+        })
+        .collect()
 }
 
 fn slot<'a>(

@@ -9,7 +9,7 @@ use axum::{
 use serde::Serialize;
 
 /// A failed admin request.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ApiError {
     /// No token, or one the API server does not accept.
     #[error("{0}")]

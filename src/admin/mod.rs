@@ -4,11 +4,13 @@
 //! error or not, is JSON (see [`error`]).
 
 mod alerts;
+pub mod answers;
 mod audit;
 pub mod auth;
 mod backups;
 mod deployments;
 pub mod error;
+mod estate;
 mod monitoring;
 pub mod openapi;
 mod rollback;
@@ -30,6 +32,10 @@ pub struct AdminState {
     pub caches: Caches,
     /// The history store, when one is configured.
     pub store: Option<Store>,
+    /// Answers shared for a second between callers with the same rights.
+    pub answers: answers::Answers,
+    /// The deployment status view, rebuilt when the caches change.
+    pub estate: estate::EstateViews,
 }
 
 impl AdminState {
@@ -40,6 +46,8 @@ impl AdminState {
             client,
             caches,
             store,
+            answers: answers::Answers::default(),
+            estate: estate::EstateViews::default(),
         }
     }
 }

@@ -8,15 +8,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::{
-    Json,
     extract::{Query, State},
     http::HeaderMap,
+    response::Response,
 };
 use base64::Engine as _;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AdminState, auth::Access, error::ApiError};
+use super::{
+    AdminState,
+    answers::{Rights, Scope},
+    auth::Access,
+    error::ApiError,
+};
 use crate::monitoring::{
     report::{self, Summary},
     split_target, targets,
@@ -181,20 +186,26 @@ pub async fn uptime(
     State(state): State<AdminState>,
     headers: HeaderMap,
     query: QueryResult,
-) -> Result<Json<Page<UptimeItem>>, ApiError> {
-    let page = summaries(&state, &headers, query).await?;
-    Ok(Json(page.map(|s| {
-        let (namespace, kind, name) = parts(&s.target);
-        UptimeItem {
-            namespace,
-            kind,
-            name,
-            samples: s.samples,
-            failures: s.failures,
-            uptime_percent: s.uptime_percent(),
-            target: s.target,
-        }
-    })))
+) -> Result<Response, ApiError> {
+    let (req, rights, question) = admit(&state, &headers, query).await?;
+    let answers = state.answers.clone();
+    answers
+        .answer("uptime", question, rights, move |scope| async move {
+            let page = summaries(&state, &scope, req).await?;
+            Ok(page.map(|s| {
+                let (namespace, kind, name) = parts(&s.target);
+                UptimeItem {
+                    namespace,
+                    kind,
+                    name,
+                    samples: s.samples,
+                    failures: s.failures,
+                    uptime_percent: s.uptime_percent(),
+                    target: s.target,
+                }
+            }))
+        })
+        .await
 }
 
 /// `GET /monitoring/performance`.
@@ -202,22 +213,28 @@ pub async fn performance(
     State(state): State<AdminState>,
     headers: HeaderMap,
     query: QueryResult,
-) -> Result<Json<Page<PerformanceItem>>, ApiError> {
-    let page = summaries(&state, &headers, query).await?;
-    Ok(Json(page.map(|s| {
-        let (namespace, kind, name) = parts(&s.target);
-        PerformanceItem {
-            namespace,
-            kind,
-            name,
-            samples: s.samples,
-            p50_ms: s.quantile_ms(0.50),
-            p95_ms: s.quantile_ms(0.95),
-            p99_ms: s.quantile_ms(0.99),
-            mean_ms: s.mean_ms(),
-            target: s.target,
-        }
-    })))
+) -> Result<Response, ApiError> {
+    let (req, rights, question) = admit(&state, &headers, query).await?;
+    let answers = state.answers.clone();
+    answers
+        .answer("performance", question, rights, move |scope| async move {
+            let page = summaries(&state, &scope, req).await?;
+            Ok(page.map(|s| {
+                let (namespace, kind, name) = parts(&s.target);
+                PerformanceItem {
+                    namespace,
+                    kind,
+                    name,
+                    samples: s.samples,
+                    p50_ms: s.quantile_ms(0.50),
+                    p95_ms: s.quantile_ms(0.95),
+                    p99_ms: s.quantile_ms(0.99),
+                    mean_ms: s.mean_ms(),
+                    target: s.target,
+                }
+            }))
+        })
+        .await
 }
 
 impl Page<Summary> {
@@ -236,13 +253,16 @@ fn parts(target: &str) -> (String, String, String) {
     (ns.into(), kind.into(), name.into())
 }
 
-/// Authenticates, authorises and reads one page of summaries.
-async fn summaries(
+/// Validates, authenticates and checks the namespace permissions a query names: what
+/// comes before the (shared) answer. The question is the query as parsed, so `window=24h`
+/// asked twice within a second is one question.
+async fn admit(
     state: &AdminState,
     headers: &HeaderMap,
     query: QueryResult,
-) -> Result<Page<Summary>, ApiError> {
+) -> Result<(Request, Rights, String), ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let question = format!("{q:?}");
     let req = parse(q, Utc::now())?;
     let caller = state.gate.authenticate(headers).await?;
     if let Some(ns) = &req.namespace {
@@ -257,6 +277,19 @@ async fn summaries(
                 .await?;
         }
     }
+    let rights = Rights {
+        gate: state.gate.clone(),
+        caller,
+    };
+    Ok((req, rights, question))
+}
+
+/// Reads one page of summaries, with the rows the caller may see.
+async fn summaries(
+    state: &AdminState,
+    scope: &Scope<Rights>,
+    req: Request,
+) -> Result<Page<Summary>, ApiError> {
     let store = state.store.clone().ok_or_else(|| {
         ApiError::Unavailable("berth runs without a history database (--database-url)".into())
     })?;
@@ -300,9 +333,8 @@ async fn summaries(
             let ok = match allowed.get(&key) {
                 Some(ok) => *ok,
                 None => {
-                    let ok = state
-                        .gate
-                        .allowed(&caller, &Access::resource("list", resource, ns))
+                    let ok = scope
+                        .allowed(&Access::resource("list", resource, ns))
                         .await?;
                     allowed.insert(key, ok);
                     ok

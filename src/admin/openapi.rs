@@ -33,8 +33,12 @@ pub fn build() -> Value {
                 "operationId": "deploymentStatus",
                 "summary": "Every Environment with its Deployments, Domains and Certificates, from the controllers' caches",
                 "description": "RBAC: `list deployments.berth.dev` per namespace; namespaces the caller may not list are left out and counted in `hiddenNamespaces`.",
-                "parameters": [query("namespace", "Only this namespace (403 without `list deployments.berth.dev` in it).", json!({"type": "string"}))],
-                "responses": responses(200, "The estate.", "EstateStatus", &[400, 401, 403]),
+                "parameters": [
+                    query("namespace", "Only this namespace (403 without `list deployments.berth.dev` in it).", json!({"type": "string"})),
+                    query("limit", "About how many objects a page holds: whole environments are added until it has at least this many deployments, domains and certificates (an empty environment counts as one).", json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100})),
+                    query("cursor", "The `nextCursor` of the previous page.", json!({"type": "string"})),
+                ],
+                "responses": responses(200, "One page of the estate.", "EstateStatus", &[400, 401, 403]),
             }},
             "/deployment/rollback": {"post": {
                 "operationId": "deploymentRollback",
@@ -241,9 +245,10 @@ fn schemas() -> Value {
                 "reason": {"type": "string", "enum": ["Unauthorized", "Forbidden", "BadRequest", "NotFound", "Conflict", "ServiceUnavailable", "InternalError"]},
                 "message": {"type": "string"},
             }}}},
-        "EstateStatus": {"type": "object", "required": ["environments", "hiddenNamespaces"], "properties": {
+        "EstateStatus": {"type": "object", "required": ["environments", "hiddenNamespaces", "nextCursor"], "properties": {
             "environments": {"type": "array", "items": {"type": "object", "description": "An Environment with `namespace`, `name`, `health`, `deployments`, `domains` and `certificates`."}},
             "hiddenNamespaces": {"type": "integer"},
+            "nextCursor": nullable("string"),
         }},
         "RollbackRequest": {"type": "object", "required": ["namespace", "deployment"], "additionalProperties": false, "properties": {
             "namespace": {"type": "string"}, "deployment": {"type": "string"},

@@ -34,7 +34,7 @@ use tokio::sync::watch;
 pub use self::{
     conditions::{SyncResult, Verdict},
     metrics::Metrics,
-    runtime::{Caches, run_all},
+    runtime::{Caches, Changes, run_all},
 };
 use crate::api::CommonStatus;
 

@@ -6,7 +6,10 @@
 //! asks to go on [`AT_ONCE`] (it recorded something that must be in status before it acts)
 //! gets a second pass in the same reconcile, from the status just written.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::{api::core::v1::ObjectReference, apimachinery::pkg::apis::meta::v1::Time};
@@ -316,6 +319,23 @@ fn on_leadership(leader: watch::Receiver<bool>) -> impl Stream<Item = ()> + Send
     })
 }
 
+/// Counts changes to the caches: bumped after each watch event has been applied to its
+/// store, so a view built from the caches can tell it is stale without rereading them (read
+/// the count before the stores, and the view is at least as new as the count).
+#[derive(Clone, Debug, Default)]
+pub struct Changes(Arc<AtomicU64>);
+
+impl Changes {
+    #[must_use]
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
+}
+
 /// The in-memory caches of every kind, kept by the controllers' watches on every replica.
 #[derive(Clone)]
 pub struct Caches {
@@ -324,6 +344,8 @@ pub struct Caches {
     pub domains: Store<crate::api::Domain>,
     pub certificates: Store<crate::api::Certificate>,
     pub backup_policies: Store<crate::api::BackupPolicy>,
+    /// Changes to any of them.
+    pub changes: Changes,
 }
 
 /// Objects in `store` whose status does not reflect their current generation yet: the
@@ -359,6 +381,7 @@ fn acted_on<K: kube::Resource>(obj: &K) -> Option<u64> {
 /// Builds a controller for kind `K` with its dependency watches added by `wire`.
 pub fn controller<K>(
     ctx: &Arc<Context>,
+    changes: &Changes,
     wire: impl FnOnce(Controller<K>) -> Controller<K>,
 ) -> Controller<K>
 where
@@ -373,6 +396,10 @@ where
     .default_backoff()
     .modify(slim)
     .reflect(writer)
+    .inspect({
+        let changes = changes.clone();
+        move |_| changes.bump()
+    })
     .applied_objects()
     .predicate_filter(acted_on::<K>, PredicateConfig::default());
     let c = Controller::for_stream(objects, reader)
@@ -408,17 +435,19 @@ pub fn run_all(
     shutdown: watch::Receiver<bool>,
 ) -> (Caches, impl std::future::Future<Output = ()>) {
     use crate::api::{BackupPolicy, Certificate, Deployment, Domain, Environment};
-    let env = controller::<Environment>(&ctx, |c| super::environment::wire(c, &ctx));
-    let dep = controller::<Deployment>(&ctx, |c| super::deployment::wire(c, &ctx));
-    let dom = controller::<Domain>(&ctx, |c| super::domain::wire(c, &ctx));
-    let cert = controller::<Certificate>(&ctx, |c| super::certificate::wire(c, &ctx));
-    let bp = controller::<BackupPolicy>(&ctx, |c| super::backup_policy::wire(c, &ctx));
+    let changes = Changes::default();
+    let env = controller::<Environment>(&ctx, &changes, |c| super::environment::wire(c, &ctx));
+    let dep = controller::<Deployment>(&ctx, &changes, |c| super::deployment::wire(c, &ctx));
+    let dom = controller::<Domain>(&ctx, &changes, |c| super::domain::wire(c, &ctx));
+    let cert = controller::<Certificate>(&ctx, &changes, |c| super::certificate::wire(c, &ctx));
+    let bp = controller::<BackupPolicy>(&ctx, &changes, |c| super::backup_policy::wire(c, &ctx));
     let caches = Caches {
         environments: env.store(),
         deployments: dep.store(),
         domains: dom.store(),
         certificates: cert.store(),
         backup_policies: bp.store(),
+        changes,
     };
     let run = async move {
         tokio::join!(

@@ -184,17 +184,34 @@ pub async fn targets_with_data(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<String>, Error> {
-    // Day rows cover every minute of their day, partial days included (see rollup), and
-    // there are few of them: the cheap way to learn who has data. A namespace is a prefix
-    // range of the primary key: "ns/" up to "ns0" ('0' follows '/').
+    // Day rows cover every minute of their day, partial days included (see rollup), so one
+    // day row in the window says a target has data. A loose index scan over the primary key
+    // (one probe for the next target, one for its day rows) costs per target, however long
+    // the history; DISTINCT over the window's day rows read every one of them. A namespace
+    // is a prefix range of the key: "ns/" up to "ns0" ('0' follows '/').
     let (lo, hi) = namespace.map_or((String::new(), None), |ns| {
         (format!("{ns}/"), Some(format!("{ns}0")))
     });
-    sqlx::query_scalar(
-        "SELECT DISTINCT target FROM probe_rollups \
-         WHERE resolution = 'day' AND bucket_start >= $1 AND bucket_start < $2 \
-           AND target >= $3 AND ($4::text IS NULL OR target < $4) ORDER BY target",
-    )
+    // The bound is written out, not `$4 IS NULL OR …`, so it stays an index condition in
+    // a generic plan and the scan stops at the namespace's end.
+    let below = if hi.is_some() {
+        "AND target < $4"
+    } else {
+        "AND $4::text IS NULL"
+    };
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "WITH RECURSIVE t(target) AS ( \
+           (SELECT target FROM probe_rollups WHERE target >= $3 {below} \
+            ORDER BY target LIMIT 1) \
+           UNION ALL \
+           SELECT (SELECT target FROM probe_rollups WHERE target > t.target {below} \
+                   ORDER BY target LIMIT 1) \
+           FROM t WHERE t.target IS NOT NULL) \
+         SELECT target FROM t WHERE target IS NOT NULL AND EXISTS ( \
+           SELECT 1 FROM probe_rollups d WHERE d.target = t.target AND d.resolution = 'day' \
+             AND d.bucket_start >= $1 AND d.bucket_start < $2) \
+         ORDER BY target"
+    )))
     .bind(Resolution::Day.floor(from))
     .bind(to)
     .bind(lo)

@@ -519,6 +519,124 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: c
     assert_eq!(audit[1].3["comment"], "looking into it");
 }
 
+/// The namespaces of the alerts a listing returned, and whether `rule` is among them.
+fn listed(body: &Value) -> (std::collections::BTreeSet<String>, Vec<String>) {
+    let items = body["items"].as_array().expect("a page");
+    (
+        items
+            .iter()
+            .map(|a| a["namespace"].as_str().unwrap().to_owned())
+            .collect(),
+        items
+            .iter()
+            .map(|a| a["rule"].as_str().unwrap().to_owned())
+            .collect(),
+    )
+}
+
+// Protects: the shared answer cache never serves one caller's answer to a caller with fewer
+// rights (or more), even when both ask at the same moment; a new alert shows within about
+// a second (the cache's lifetime); a revoked permission stops being served within the
+// review cache's 10 s.
+#[tokio::test]
+async fn shared_answers_follow_rights_and_stay_fresh() {
+    let client = support::client().await;
+    let ns1 = support::namespace(&client, "answers-a").await;
+    let ns2 = support::namespace(&client, "answers-b").await;
+    let (store, url) = migrated_store("alerts_answers").await;
+    let insert = |rule: &'static str, namespace: String| {
+        let store = store.clone();
+        async move {
+            sqlx::query(
+                "INSERT INTO alerts (rule, resource_namespace, resource_kind, resource_name, \
+                                     severity, state, message) \
+                 VALUES ($1, $2, 'Deployment', 'api', 'warning', 'firing', 'checked')",
+            )
+            .bind(rule)
+            .bind(namespace)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+    };
+    insert("external-a", ns1.clone()).await;
+    insert("external-b", ns2.clone()).await;
+    let role = |ns: &str, user: &str| {
+        format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: viewer-{user}, namespace: {ns}}}\nrules:\n- {{apiGroups: [berth.dev], resources: [deployments], verbs: [list]}}\n---\n\
+apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {user}-views, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: viewer-{user}}}\nsubjects: [{{kind: User, name: {user}, apiGroup: rbac.authorization.k8s.io}}]\n"
+        )
+    };
+    // Alice may list both namespaces, bob only the first.
+    let roles = [role(&ns1, "alice"), role(&ns2, "alice"), role(&ns1, "bob")].join("---\n");
+    let (ok, _, err) = kubectl(&["apply", "-f", "-"], Some(&roles));
+    assert!(ok, "{err}");
+
+    let c = ControllerProcess::start(&ns1, Some(url));
+    c.wait_ready().await;
+    let (alice, bob) = (support::token("alice"), support::token("bob"));
+    async fn list(c: &ControllerProcess, t: &str) -> (u16, Value) {
+        let (status, body) = c.api_get("/api/admin/alerts", Some(t)).await;
+        (status.as_u16(), body)
+    }
+    let both: std::collections::BTreeSet<String> = [ns1.clone(), ns2.clone()].into();
+    let first: std::collections::BTreeSet<String> = [ns1.clone()].into();
+
+    // At the same moment, in both orders: everyone gets exactly their own rights' answer.
+    for _ in 0..2 {
+        let answers = futures::future::join_all((0..40).map(|i| {
+            let (who, t) = if i % 2 == 0 {
+                ("alice", &alice)
+            } else {
+                ("bob", &bob)
+            };
+            let fut = list(&c, t);
+            async move { (who, fut.await) }
+        }))
+        .await;
+        for (who, (status, body)) in answers {
+            assert_eq!(status, 200, "{who}: {body}");
+            let want = if who == "alice" { &both } else { &first };
+            assert_eq!(&listed(&body).0, want, "{who}: {body}");
+        }
+        let (_, body) = list(&c, &bob).await;
+        assert_eq!(listed(&body).0, first, "bob after alice: {body}");
+        let (_, body) = list(&c, &alice).await;
+        assert_eq!(listed(&body).0, both, "alice after bob: {body}");
+    }
+
+    // A new alert is listed within about a second.
+    insert("external-new", ns1.clone()).await;
+    let inserted = std::time::Instant::now();
+    support::eventually(Duration::from_secs(5), "the new alert listed", || {
+        let fut = list(&c, &bob);
+        async move {
+            listed(&fut.await.1)
+                .1
+                .contains(&"external-new".to_owned())
+                .then_some(())
+        }
+    })
+    .await;
+    let stale = inserted.elapsed();
+    assert!(
+        stale < Duration::from_millis(1600),
+        "listed after {stale:?}"
+    );
+
+    // Bob loses his role: his answers stop including the namespace once his cached review
+    // expires, while alice's (shared among her equals) are unchanged.
+    let (ok, _, err) = kubectl(&["delete", "rolebinding", "bob-views", "-n", &ns1], None);
+    assert!(ok, "{err}");
+    support::eventually(Duration::from_secs(15), "bob's access revoked", || {
+        let fut = list(&c, &bob);
+        async move { listed(&fut.await.1).0.is_empty().then_some(()) }
+    })
+    .await;
+    let (_, body) = list(&c, &alice).await;
+    assert_eq!(listed(&body).0, both, "{body}");
+}
+
 // Protects: `spec.slo` is checked at admission with the field named in the message.
 #[tokio::test]
 async fn slo_fields_are_validated_at_admission() {

@@ -46,6 +46,7 @@ fn state(pool: Pool) -> AppState {
             domains: reflector::store().0,
             certificates: reflector::store().0,
             backup_policies: reflector::store().0,
+            changes: Default::default(),
         },
         metrics: Arc::new(Metrics::default()),
         registry: Arc::new(prometheus_client::registry::Registry::default()),
