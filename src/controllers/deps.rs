@@ -242,23 +242,13 @@ pub fn watch_refs<K, D, F>(
     refers: F,
 ) -> kube::runtime::Controller<K>
 where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-    D: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+    K: Watched,
+    D: Watched,
     F: Fn(&K, &str) -> bool + Send + Sync + 'static,
 {
     use kube::runtime::{WatchStreamExt as _, watcher};
-    let store = c.store();
     let changes = watcher(api, watcher::Config::default().any_semantic()).touched_objects();
-    c.watches_stream(changes, move |d: D| {
-        let name = d.meta().name.clone().unwrap_or_default();
-        dependents(&store, d.meta().namespace.as_deref(), |k| refers(k, &name))
-    })
+    requeue_dependents(c, changes, refers)
 }
 
 /// [`watch_refs`] for dependents that read only the dependency's spec and metadata, not its
@@ -270,19 +260,12 @@ pub fn watch_spec_refs<K, D, F>(
     refers: F,
 ) -> kube::runtime::Controller<K>
 where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-    D: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+    K: Watched,
+    D: Watched,
     F: Fn(&K, &str) -> bool + Send + Sync + 'static,
 {
     use futures::StreamExt as _;
     use kube::runtime::watcher::{self, Event, watcher};
-    let store = c.store();
     let mut last: HashMap<ObjectRef<D>, u64> = HashMap::new();
     let changes =
         watcher(api, watcher::Config::default().any_semantic()).filter_map(move |event| {
@@ -300,10 +283,42 @@ where
             };
             std::future::ready(changed)
         });
+    requeue_dependents(c, changes, refers)
+}
+
+/// Re-queues, for each changed `D`, the objects of kind `K` in its namespace that refer to it.
+fn requeue_dependents<K, D, F>(
+    c: kube::runtime::Controller<K>,
+    changes: impl futures::Stream<Item = Result<D, kube::runtime::watcher::Error>> + Send + 'static,
+    refers: F,
+) -> kube::runtime::Controller<K>
+where
+    K: Watched,
+    D: Watched,
+    F: Fn(&K, &str) -> bool + Send + Sync + 'static,
+{
+    let store = c.store();
     c.watches_stream(changes, move |d: D| {
         let name = d.meta().name.clone().unwrap_or_default();
         dependents(&store, d.meta().namespace.as_deref(), |k| refers(k, &name))
     })
+}
+
+/// What a kind must be for berth to watch it.
+pub trait Watched:
+    Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static
+{
+}
+
+impl<T> Watched for T where
+    T: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 /// A hash of what a reconcile acts on: everything but the status (and bookkeeping such as
