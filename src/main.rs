@@ -29,7 +29,8 @@ enum Command {
     Controller(berth::run::ControllerArgs),
     /// Start a local stack: control plane, Postgres, CRDs, the controller and the Vocilia example.
     Up(berth::run::UpArgs),
-    /// Show what berth would change at each provider for these manifests, changing nothing.
+    /// Show what berth would change at each provider for these manifests, and what backup
+    /// retention would prune (with `--database-url`), changing nothing.
     /// Exit code: 0 no changes, 2 changes pending, 1 error.
     Plan(berth::plan::PlanArgs),
     /// Serve simulators of Vercel, Cloudflare, Supabase and Railway on loopback until Ctrl-C.

@@ -23,9 +23,9 @@ pub struct ControllerArgs {
     /// Address for health, metrics and the admin API.
     #[arg(long, env = "BERTH_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
-    /// Postgres URL of the history store. Without it berth runs, and reports itself degraded.
-    #[arg(long, env = "BERTH_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    /// The history store (`--database-url`).
+    #[command(flatten)]
+    pub database: crate::store::DatabaseArgs,
     /// Namespace of the leader-election Lease.
     #[arg(long, env = "POD_NAMESPACE", default_value = "berth-system")]
     pub lease_namespace: String,
@@ -110,6 +110,7 @@ pub async fn serve(
         short_id()
     );
     let store = args
+        .database
         .database_url
         .as_deref()
         .map(|url| Store::connect_lazy(url, 8))

@@ -140,24 +140,39 @@ pub async fn prune_plan(
     Ok(retention_over(&rows, rules, tz))
 }
 
-/// What retention would prune now for a policy, from its spec and its catalogue rows: the pure
-/// dry run `berth plan` shows. Rows of any status may be passed; only `complete` ones are
-/// decided over, and the newest verified one is protected, as [`prune`] does. `Err` names an
-/// unknown `spec.timeZone`.
-pub fn retention_dry_run(
-    spec: &BackupPolicySpec,
-    backups: &[BackupRow],
-) -> Result<retention::Plan, String> {
+/// A policy whose retention cannot be worked out from its spec; the message names the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRetentionSpec {
+    #[error("spec.timeZone: unknown time zone {0:?}")]
+    TimeZone(String),
+    #[error(transparent)]
+    Retention(#[from] retention::InvalidRetention),
+}
+
+/// The retention rules and the zone they read days in, checked as admission checks them.
+pub fn retention_rules(spec: &BackupPolicySpec) -> Result<(Rules, Tz), InvalidRetentionSpec> {
     let tz: Tz = spec
         .time_zone
         .parse()
-        .map_err(|_| format!("spec.timeZone: unknown time zone {:?}", spec.time_zone))?;
+        .map_err(|_| InvalidRetentionSpec::TimeZone(spec.time_zone.clone()))?;
+    Ok((Rules::validated(&spec.retention)?, tz))
+}
+
+/// What retention would prune now for a policy, from its spec and its catalogue rows: the pure
+/// dry run `berth plan` shows. Rows of any status may be passed; only `complete` ones are
+/// decided over, and the newest verified one is protected, as [`prune`] does. `Err` names the
+/// field of the spec that cannot be used (`spec.timeZone`, `spec.retention.keepDaily` …).
+pub fn retention_dry_run(
+    spec: &BackupPolicySpec,
+    backups: &[BackupRow],
+) -> Result<retention::Plan, InvalidRetentionSpec> {
+    let (rules, tz) = retention_rules(spec)?;
     let complete: Vec<BackupRow> = backups
         .iter()
         .filter(|b| b.status == "complete")
         .cloned()
         .collect();
-    Ok(retention_over(&complete, Rules::from(&spec.retention), tz))
+    Ok(retention_over(&complete, rules, tz))
 }
 
 /// Retention over complete backups (any order), protecting the newest verified one.
@@ -299,7 +314,14 @@ mod tests {
 
         let mut bad = spec;
         bad.time_zone = "Mars/Olympus".into();
-        let err = retention_dry_run(&bad, &rows).unwrap_err();
-        assert!(err.contains("Mars/Olympus"), "{err}");
+        let err = retention_dry_run(&bad, &rows).unwrap_err().to_string();
+        assert!(
+            err.contains("spec.timeZone") && err.contains("Mars/Olympus"),
+            "{err}"
+        );
+        bad.time_zone = "UTC".into();
+        bad.retention.keep_weekly = -2;
+        let err = retention_dry_run(&bad, &rows).unwrap_err().to_string();
+        assert!(err.starts_with("spec.retention.keepWeekly: -2"), "{err}");
     }
 }

@@ -8,9 +8,10 @@
 //!   days / ISO weeks / months that have a backup, read in the policy's time zone.
 //!
 //! A backup kept by any rule is kept. The newest backup and any `protect`ed one (the newest
-//! verified backup) are always kept, whatever the rules say.
+//! verified backup) are always kept, whatever the rules say. The plan says which rules keep
+//! each kept backup, so a dry run can explain itself.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike as _, Utc};
 use chrono_tz::Tz;
@@ -36,6 +37,70 @@ impl From<&crate::api::backup_policy::Retention> for Rules {
     }
 }
 
+/// The most any rule may count (the CRD schema's maximum).
+pub const MAX_KEEP: i32 = 1000;
+
+/// A `spec.retention` the admission rules would refuse; the message names the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRetention {
+    #[error("spec.retention.{field}: {value} is outside 0–{MAX_KEEP}")]
+    OutOfRange { field: &'static str, value: i32 },
+    #[error(
+        "spec.retention: keeps no backup (keepLast, keepDaily, keepWeekly and keepMonthly are all 0)"
+    )]
+    KeepsNothing,
+}
+
+impl Rules {
+    /// The rules of `r`, checked as admission checks them (each count in 0–[`MAX_KEEP`], at
+    /// least one above 0), for specs that never passed admission (`berth plan` over files).
+    pub fn validated(r: &crate::api::backup_policy::Retention) -> Result<Self, InvalidRetention> {
+        let fields = [
+            ("keepLast", r.keep_last),
+            ("keepDaily", r.keep_daily),
+            ("keepWeekly", r.keep_weekly),
+            ("keepMonthly", r.keep_monthly),
+        ];
+        if let Some((field, value)) = fields.iter().find(|(_, v)| !(0..=MAX_KEEP).contains(v)) {
+            return Err(InvalidRetention::OutOfRange {
+                field,
+                value: *value,
+            });
+        }
+        if fields.iter().all(|(_, v)| *v == 0) {
+            return Err(InvalidRetention::KeepsNothing);
+        }
+        Ok(Self::from(r))
+    }
+}
+
+/// Why a backup is kept: a `spec.retention` rule (named as its field) or a safety rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Keep {
+    KeepLast,
+    KeepDaily,
+    KeepWeekly,
+    KeepMonthly,
+    /// The newest backup, kept even with `keepLast: 0`.
+    Newest,
+    /// A `protect`ed backup: the newest verified one.
+    NewestVerified,
+}
+
+impl std::fmt::Display for Keep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::KeepLast => "keepLast",
+            Self::KeepDaily => "keepDaily",
+            Self::KeepWeekly => "keepWeekly",
+            Self::KeepMonthly => "keepMonthly",
+            Self::Newest => "newest",
+            Self::NewestVerified => "newest verified",
+        })
+    }
+}
+
 /// One complete backup.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
@@ -49,6 +114,8 @@ pub struct Item {
 pub struct Plan {
     pub keep: Vec<String>,
     pub prune: Vec<String>,
+    /// For each kept id, the rules that keep it (in [`Keep`] order).
+    pub kept_by: BTreeMap<String, Vec<Keep>>,
 }
 
 /// Maps a local time to its calendar bucket (a day, an ISO week, a month).
@@ -61,19 +128,24 @@ pub fn plan(rules: Rules, items: &[Item], protect: &[&str], tz: Tz) -> Plan {
     // Newest first; ties broken by id so the result does not depend on input order.
     sorted.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| b.id.cmp(&a.id)));
 
-    let mut keep = vec![false; sorted.len()];
+    // Each item's reasons to be kept; none means pruned.
+    let mut keep: Vec<Vec<Keep>> = vec![Vec::new(); sorted.len()];
     for (i, _) in sorted.iter().enumerate().take(rules.last.max(1)) {
-        keep[i] = true;
+        keep[i].push(if i < rules.last {
+            Keep::KeepLast
+        } else {
+            Keep::Newest
+        });
     }
-    let buckets: [(usize, Bucket); 3] = [
-        (rules.daily, |t| (t.year(), t.ordinal())),
-        (rules.weekly, |t| {
+    let buckets: [(Keep, usize, Bucket); 3] = [
+        (Keep::KeepDaily, rules.daily, |t| (t.year(), t.ordinal())),
+        (Keep::KeepWeekly, rules.weekly, |t| {
             let w = t.iso_week();
             (w.year(), w.week())
         }),
-        (rules.monthly, |t| (t.year(), t.month())),
+        (Keep::KeepMonthly, rules.monthly, |t| (t.year(), t.month())),
     ];
-    for (count, bucket_of) in buckets {
+    for (rule, count, bucket_of) in buckets {
         let mut seen = BTreeSet::new();
         for (i, item) in sorted.iter().enumerate() {
             if seen.len() >= count {
@@ -81,22 +153,24 @@ pub fn plan(rules: Rules, items: &[Item], protect: &[&str], tz: Tz) -> Plan {
             }
             // The first item met in a bucket is its newest.
             if seen.insert(bucket_of(item.time.with_timezone(&tz))) {
-                keep[i] = true;
+                keep[i].push(rule);
             }
         }
     }
     for (i, item) in sorted.iter().enumerate() {
         if protect.contains(&item.id.as_str()) {
-            keep[i] = true;
+            keep[i].push(Keep::NewestVerified);
         }
     }
 
     let mut out = Plan::default();
-    for (item, kept) in sorted.into_iter().zip(keep) {
-        if kept {
-            out.keep.push(item.id.clone());
-        } else {
+    for (item, mut why) in sorted.into_iter().zip(keep) {
+        if why.is_empty() {
             out.prune.push(item.id.clone());
+        } else {
+            why.sort();
+            out.keep.push(item.id.clone());
+            out.kept_by.insert(item.id.clone(), why);
         }
     }
     out
@@ -232,6 +306,61 @@ mod tests {
             .collect();
         let p = plan(rules(2, 0, 0, 0), &items, &["b0"], chrono_tz::UTC);
         assert_eq!(p.keep, vec!["b9", "b8", "b0"]);
+        assert_eq!(p.kept_by["b0"], vec![Keep::NewestVerified]);
+    }
+
+    // Protects: each kept backup names every rule that keeps it, so `berth plan` can say why;
+    // with keepLast 0 the newest is kept as the newest, not by a rule that says 0.
+    #[test]
+    fn kept_backups_name_their_rules() {
+        // 2026-05-03 is a Sunday: the 3rd ends one ISO week, the 4th and 5th start the next.
+        let items: Vec<Item> = [3, 4, 5]
+            .iter()
+            .map(|d| {
+                let date = NaiveDate::from_ymd_opt(2026, 5, *d).unwrap();
+                Item {
+                    id: id_of(date),
+                    time: at_local(date, 3),
+                }
+            })
+            .collect();
+        let p = plan(rules(0, 1, 2, 0), &items, &[], STOCKHOLM);
+        assert_eq!(p.keep, vec!["2026-05-05", "2026-05-03"]);
+        assert_eq!(p.prune, vec!["2026-05-04"]);
+        assert_eq!(
+            p.kept_by["2026-05-05"],
+            vec![Keep::KeepDaily, Keep::KeepWeekly, Keep::Newest]
+        );
+        assert_eq!(p.kept_by["2026-05-03"], vec![Keep::KeepWeekly]);
+        assert_eq!(p.kept_by.len(), p.keep.len());
+    }
+
+    // Protects: a retention spec admission would refuse is refused with the field named,
+    // for files `berth plan` reads that never met admission.
+    #[test]
+    fn invalid_retention_names_the_field() {
+        use crate::api::backup_policy::Retention;
+        let r = |keep_last, keep_daily, keep_weekly, keep_monthly| Retention {
+            keep_last,
+            keep_daily,
+            keep_weekly,
+            keep_monthly,
+        };
+        let err = Rules::validated(&r(3, -1, 4, 6)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "spec.retention.keepDaily: -1 is outside 0–1000"
+        );
+        let err = Rules::validated(&r(3, 7, 4, 1001)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("spec.retention.keepMonthly: 1001")
+        );
+        assert_eq!(
+            Rules::validated(&r(0, 0, 0, 0)),
+            Err(InvalidRetention::KeepsNothing)
+        );
+        assert_eq!(Rules::validated(&r(0, 0, 1, 0)), Ok(rules(0, 0, 1, 0)));
     }
 
     proptest! {

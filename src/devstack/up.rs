@@ -78,7 +78,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let controller_args = ControllerArgs {
         listen: args.listen,
-        database_url: Some(postgres.url("berth")),
+        database: crate::store::DatabaseArgs {
+            database_url: Some(postgres.url("berth")),
+        },
         lease_namespace: "berth-system".into(),
         identity: Some("berth-up".into()),
         resync_seconds: 300,

@@ -2,15 +2,19 @@
 //! files it runs the reconciler's own observe and pure plan steps (values resolved from the
 //! manifests or the cluster, providers reached through `controllers::connect`, the last
 //! sync's status read from the cluster) and reports what berth would change at each
-//! provider. It makes no provider write and no cluster write.
+//! provider. For each BackupPolicy it runs retention over the policy's backups in the history
+//! database (`--database-url`) and reports what would be pruned. It makes no provider write,
+//! no cluster write and no database write.
 //!
 //! ```text
 //! manifests ──► Secrets/ConfigMaps (local, else cluster) ──► environment::plan ─┐
-//!           └─► cluster status of each object (when there is a cluster) ──► deployment::plan ─┴─► report (text | json)
+//!           ├─► cluster status of each object (when there is a cluster) ──► deployment::plan ─┤
+//!           └─► backup catalogue (read-only, when given) ──► backup_policy::plan ─┴─► report (text | json)
 //! ```
 //! Exit code as `terraform plan -detailed-exitcode`: 0 no changes, 2 changes pending,
 //! 1 error.
 
+pub mod backup_policy;
 pub mod deployment;
 pub mod environment;
 pub mod manifests;
@@ -24,9 +28,11 @@ use serde::de::DeserializeOwned;
 use self::manifests::Manifest;
 pub use self::report::Report;
 use crate::{
-    api::{Deployment, Environment},
+    api::{BackupPolicy, Deployment, Environment},
+    backup::catalogue::Catalogue,
     controllers::deps::{Dependencies, Local},
     providers::Pool,
+    store::{DatabaseArgs, Store},
 };
 
 /// `berth plan` arguments.
@@ -45,6 +51,10 @@ pub struct PlanArgs {
     /// is planned as new (no last-sync status to compare with).
     #[arg(long)]
     pub offline: bool,
+    /// The history database whose backup catalogue BackupPolicies' retention is planned over
+    /// (read-only); without it retention is not shown.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// How the plan is printed.
@@ -83,6 +93,8 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    #[error("failed to open the history database")]
+    Database(#[source] crate::store::Error),
     #[error(transparent)]
     Dependencies(#[from] Box<crate::controllers::Error>),
     #[error("failed to render the plan as JSON")]
@@ -110,7 +122,15 @@ pub async fn run(args: PlanArgs) -> Result<i32, Error> {
         .or_else(|| client.as_ref().map(|c| c.default_namespace().to_string()))
         .unwrap_or_else(|| "default".into());
     let objects = manifests::load(&args.files, &namespace)?;
-    let report = plan(&objects, client).await?;
+    let catalogue = args
+        .database
+        .database_url
+        .as_deref()
+        .map(Store::connect_read_only)
+        .transpose()
+        .map_err(Error::Database)?
+        .map(Catalogue::new);
+    let report = plan(&objects, client, catalogue.as_ref()).await?;
     match args.output {
         Output::Text => print!("{}", report.text()),
         Output::Json => println!(
@@ -121,8 +141,13 @@ pub async fn run(args: PlanArgs) -> Result<i32, Error> {
     Ok(report.exit_code())
 }
 
-/// Plans every Environment and Deployment in `objects`, reading from `client` when given.
-pub async fn plan(objects: &[Manifest], client: Option<Client>) -> Result<Report, Error> {
+/// Plans every Environment, Deployment and BackupPolicy in `objects`, reading from `client`
+/// and `catalogue` when given.
+pub async fn plan(
+    objects: &[Manifest],
+    client: Option<Client>,
+    catalogue: Option<&Catalogue>,
+) -> Result<Report, Error> {
     let mut local = Local::default();
     for m in objects {
         local.insert(&m.namespace, m.object.clone());
@@ -148,6 +173,12 @@ pub async fn plan(objects: &[Manifest], client: Option<Client>) -> Result<Report
                     .await
                     .map_err(Box::new)?;
                 report.deployments.push(planned);
+            }
+            "BackupPolicy" => {
+                let policy: BackupPolicy = typed(m)?;
+                report
+                    .backup_policies
+                    .push(backup_policy::plan(&policy, catalogue).await);
             }
             _ => {}
         }

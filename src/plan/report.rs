@@ -1,10 +1,14 @@
 //! What `berth plan` found, as a value (serialised for `-o json`) and as text. Only names are
 //! reported, never values: a variable from a Secret or marked sensitive is flagged
 //! `sensitive` so a reader knows its value is not shown anywhere (not even in a diff).
+//! BackupPolicies show what retention would prune, backup by backup.
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+
+use crate::backup::retention::Keep;
 
 /// The whole plan.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -12,6 +16,7 @@ use serde::Serialize;
 pub struct Report {
     pub environments: Vec<EnvironmentPlan>,
     pub deployments: Vec<DeploymentPlan>,
+    pub backup_policies: Vec<BackupPolicyPlan>,
     pub summary: Summary,
 }
 
@@ -23,15 +28,17 @@ pub struct Summary {
     pub update: usize,
     pub delete: usize,
     pub deploy: usize,
+    /// Backups retention would prune (delete the file or object of) if it ran now.
+    pub prune: usize,
     /// Objects the plan could not be made for (missing Secrets, rejected credentials, …).
     pub errors: usize,
 }
 
 impl Summary {
-    /// Provider writes berth would make.
+    /// Writes berth would make: at providers, and deletions of backups.
     #[must_use]
     pub fn changes(&self) -> usize {
-        self.create + self.update + self.delete + self.deploy
+        self.create + self.update + self.delete + self.deploy + self.prune
     }
 }
 
@@ -130,6 +137,44 @@ pub struct LiveDeployment {
     pub commit: Option<String>,
 }
 
+/// One BackupPolicy: what retention would keep and prune if it ran now.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupPolicyPlan {
+    pub namespace: String,
+    pub name: String,
+    /// Why retention does not run even where it would prune (`suspend`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applied: Option<String>,
+    /// Why retention is not shown (no history database given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_shown: Option<String>,
+    /// Why no plan could be made (an invalid retention spec, an unreadable catalogue).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Complete backups retention keeps, newest first.
+    pub keep: Vec<BackupEntry>,
+    /// Complete backups retention would prune, newest first.
+    pub prune: Vec<BackupEntry>,
+}
+
+/// A complete backup in the catalogue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupEntry {
+    pub id: String,
+    /// When it was taken (the moment its data is from).
+    pub started_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<i64>,
+    /// `file://…` or `s3://…`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The rules that keep it (empty for a backup to prune).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_by: Vec<Keep>,
+}
+
 impl Report {
     /// Fills in the summary from the entries.
     pub fn tally(&mut self) {
@@ -148,6 +193,12 @@ impl Report {
         for d in &self.deployments {
             s.errors += usize::from(d.error.is_some());
             s.deploy += usize::from(d.action == DeployAction::Deploy);
+        }
+        for b in &self.backup_policies {
+            s.errors += usize::from(b.error.is_some());
+            if b.not_applied.is_none() {
+                s.prune += b.prune.len();
+            }
         }
         self.summary = s;
     }
@@ -203,14 +254,22 @@ impl Report {
                 );
             }
         }
+        for b in &self.backup_policies {
+            backup_policy_text(&mut out, b);
+        }
         let s = &self.summary;
         let _ = writeln!(
             out,
-            "\nPlan: {} variable(s) to create, {} to update, {} to delete; {} deployment(s) to start.{}",
+            "\nPlan: {} variable(s) to create, {} to update, {} to delete; {} deployment(s) to start{}.{}",
             s.create,
             s.update,
             s.delete,
             s.deploy,
+            if self.backup_policies.is_empty() {
+                String::new()
+            } else {
+                format!("; {} backup(s) to prune", s.prune)
+            },
             if s.errors > 0 {
                 format!(" {} object(s) could not be planned.", s.errors)
             } else {
@@ -219,6 +278,70 @@ impl Report {
         );
         out
     }
+}
+
+fn backup_policy_text(out: &mut String, b: &BackupPolicyPlan) {
+    let _ = writeln!(out, "BackupPolicy {}/{}", b.namespace, b.name);
+    if let Some(error) = &b.error {
+        let _ = writeln!(out, "  error: {error}");
+        return;
+    }
+    if let Some(why) = &b.not_shown {
+        let _ = writeln!(out, "  {why}");
+        return;
+    }
+    if let Some(why) = &b.not_applied {
+        let _ = writeln!(out, "  nothing is pruned: {why}");
+    }
+    let _ = writeln!(
+        out,
+        "  retention: kept {}, would prune {}",
+        b.keep.len(),
+        b.prune.len()
+    );
+    for p in &b.prune {
+        let _ = writeln!(
+            out,
+            "    - {}  taken {}  {}  {}",
+            p.id,
+            time(p.started_at),
+            p.size_bytes.map_or_else(|| "size unknown".into(), size),
+            p.location.as_deref().unwrap_or("location unknown")
+        );
+    }
+    for k in &b.keep {
+        let rules: Vec<String> = k.kept_by.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            out,
+            "    = {}  taken {}  kept by {}",
+            k.id,
+            time(k.started_at),
+            rules.join(", ")
+        );
+    }
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Bytes in binary units, one decimal (`1.5 MiB`); plain bytes under 1 KiB.
+fn size(bytes: i64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    #[allow(clippy::cast_precision_loss)] // a display value
+    let mut value = bytes as f64;
+    if value < 1024.0 {
+        return format!("{bytes} B");
+    }
+    let mut unit = UNITS[0];
+    for u in UNITS {
+        value /= 1024.0;
+        unit = u;
+        if value < 1024.0 {
+            break;
+        }
+    }
+    format!("{value:.1} {unit}")
 }
 
 fn target_text(out: &mut String, t: &TargetChanges) {
@@ -300,6 +423,86 @@ mod tests {
         r.environments[0].error = Some("waiting for Secret x/y".into());
         r.tally();
         assert_eq!(r.exit_code(), 1);
+    }
+
+    // Protects: a policy's backups to prune count as changes (exit 2) unless it is suspended;
+    // one that could not be planned exits 1; one shown without a database changes nothing.
+    // The text lists each backup to prune with its time, size and location, and why each
+    // kept one is kept.
+    #[test]
+    fn backup_policies_count_and_print() {
+        use chrono::TimeZone as _;
+        let at = |d| Utc.with_ymd_and_hms(2026, 3, d, 3, 0, 0).unwrap();
+        let mut r = Report {
+            backup_policies: vec![BackupPolicyPlan {
+                namespace: "shop".into(),
+                name: "orders".into(),
+                not_shown: Some("retention not shown: no database".into()),
+                ..BackupPolicyPlan::default()
+            }],
+            ..Report::default()
+        };
+        r.tally();
+        assert_eq!(r.exit_code(), 0);
+        assert!(r.text().contains("  retention not shown: no database\n"));
+        assert!(
+            r.text()
+                .contains("0 deployment(s) to start; 0 backup(s) to prune.")
+        );
+
+        r.backup_policies[0] = BackupPolicyPlan {
+            namespace: "shop".into(),
+            name: "orders".into(),
+            keep: vec![BackupEntry {
+                id: "b2".into(),
+                started_at: at(2),
+                size_bytes: Some(10),
+                location: None,
+                kept_by: vec![Keep::KeepLast, Keep::KeepDaily],
+            }],
+            prune: vec![BackupEntry {
+                id: "b1".into(),
+                started_at: at(1),
+                size_bytes: Some(3 * 1024 * 1024 / 2),
+                location: Some("file:///b/b1.dump".into()),
+                kept_by: Vec::new(),
+            }],
+            ..BackupPolicyPlan::default()
+        };
+        r.tally();
+        assert_eq!((r.summary.prune, r.exit_code()), (1, 2));
+        let text = r.text();
+        assert!(
+            text.contains("BackupPolicy shop/orders\n  retention: kept 1, would prune 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    - b1  taken 2026-03-01T03:00:00Z  1.5 MiB  file:///b/b1.dump\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    = b2  taken 2026-03-02T03:00:00Z  kept by keepLast, keepDaily\n"),
+            "{text}"
+        );
+        assert!(text.contains("; 1 backup(s) to prune."), "{text}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["backupPolicies"][0]["keep"][0]["keptBy"],
+            serde_json::json!(["keepLast", "keepDaily"])
+        );
+        assert_eq!(
+            json["backupPolicies"][0]["prune"][0]["startedAt"],
+            "2026-03-01T03:00:00Z"
+        );
+        assert_eq!(json["summary"]["prune"], 1);
+
+        r.backup_policies[0].not_applied = Some("suspend is true".into());
+        r.tally();
+        assert_eq!((r.summary.prune, r.exit_code()), (0, 0));
+        r.backup_policies[0].error = Some("spec.retention.keepDaily: -1 is outside 0–1000".into());
+        r.tally();
+        assert_eq!(r.exit_code(), 1);
+        assert!(r.text().contains("  error: spec.retention.keepDaily: -1"));
     }
 
     // Protects: the text names variables and marks sensitive ones, and says what drift does.

@@ -15,7 +15,11 @@ pub use redact::redact_url;
 
 use std::time::Duration;
 
-use sqlx::{PgPool, migrate::Migrator, postgres::PgPoolOptions};
+use sqlx::{
+    PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
 
 /// Upper bounds (ms) of the fixed latency buckets in `probe_rollups.latency_histogram`; one more
 /// bucket, for everything slower, follows the last.
@@ -26,6 +30,17 @@ pub const LATENCY_BUCKETS_MS: [f64; 10] = [
 /// How long a query waits for a pooled connection before failing, so callers fail fast and
 /// retry instead of piling up while the database is down.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where the history database is: the one definition of `--database-url` that every command
+/// reading or writing history flattens into its arguments.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct DatabaseArgs {
+    /// Postgres URL of the history store (backups, probe samples, deployments, alerts, audit).
+    /// The controller runs without it and reports itself degraded; `berth plan` then shows
+    /// no retention.
+    #[arg(long, env = "BERTH_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
 
 /// A handle on the history database; cheap to clone.
 #[derive(Clone, Debug)]
@@ -44,6 +59,26 @@ impl Store {
                 url: redact_url(url),
                 source,
             })?;
+        Ok(Self { pool })
+    }
+
+    /// A small pool whose sessions are read-only (`default_transaction_read_only`), for
+    /// commands that only look at history (`berth plan`): a write through it fails in
+    /// Postgres instead of changing anything.
+    pub fn connect_read_only(url: &str) -> Result<Self, Error> {
+        let configure = |source| Error::Configure {
+            url: redact_url(url),
+            source,
+        };
+        let options = url
+            .parse::<PgConnectOptions>()
+            .map_err(configure)?
+            .application_name("berth-plan")
+            .options([("default_transaction_read_only", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options);
         Ok(Self { pool })
     }
 

@@ -2,14 +2,24 @@
 //! kubeconfig of the real API server and the sandbox as the providers. It reports creates,
 //! updates, drift, unmanaged variables and the release a new commit would start, masks
 //! nothing because it shows no values at all, exits 0/2/1 like `terraform plan
-//! -detailed-exitcode`, and makes no provider write.
+//! -detailed-exitcode`, and makes no provider write. For BackupPolicies it reads the backup
+//! catalogue in the real Postgres and shows what retention would prune, deleting nothing.
 
 use std::{path::Path, time::Duration};
 
-use berth::sandbox::SandboxHandle;
+use berth::{
+    backup::{
+        catalogue::{Catalogue, PolicyKey, Trigger},
+        verify::Report,
+    },
+    sandbox::SandboxHandle,
+    store::Store,
+};
+use chrono::{TimeZone as _, Utc};
 use serde_json::Value;
 
 use crate::{
+    backup::history_store,
     environment_sync::{WEB, environment, railway_set, secrets, state, vocilia_sandbox},
     support::{self, ControllerProcess, apply, condition, eventually, get_json},
 };
@@ -39,10 +49,17 @@ fn write_repo(dir: &Path, sb: &SandboxHandle, api_url: &str, commit: &str) {
 
 /// Runs `berth plan`; (exit code, stdout, stderr).
 fn plan(args: &[&str]) -> (i32, String, String) {
+    plan_with_env(args, &[])
+}
+
+/// Runs `berth plan` with `env` set (and no history database unless it names one).
+fn plan_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
         .arg("plan")
         .args(args)
         .env("KUBECONFIG", &support::stack().plane.kubeconfig)
+        .env_remove("BERTH_DATABASE_URL")
+        .envs(env.iter().copied())
         .output()
         .expect("berth plan runs");
     (
@@ -205,4 +222,273 @@ async fn plan_shows_what_berth_would_change_and_changes_nothing() {
         out.contains(&format!("waiting for Secret {ns}/railway-token")),
         "{out}"
     );
+}
+
+/// A BackupPolicy `orders` naming no namespace, with `retention` (flow YAML).
+fn backup_policy(retention: &str) -> String {
+    format!(
+        "apiVersion: berth.dev/v1alpha1\nkind: BackupPolicy\nmetadata: {{name: orders}}\nspec:\n  database: {{connectionSecretRef: {{name: orders-db, key: uri}}}}\n  schedule: '0 3 * * *'\n  timeZone: UTC\n  destination: {{filesystem: {{path: /backups}}}}\n  retention: {retention}\n"
+    )
+}
+
+/// The id of the nightly backup of `date` (`2026-02-05`).
+fn nightly_id(date: chrono::NaiveDate) -> String {
+    format!("{}T030000Z-plan", date.format("%Y%m%d"))
+}
+
+/// Every row of the catalogue, with its verifications, as (id, namespace, policy, status,
+/// verified), for a before/after comparison.
+async fn all_rows(store: &Store) -> Vec<(String, String, String, String, i64)> {
+    sqlx::query_as(
+        "SELECT b.id, b.namespace, b.policy, b.status, \
+         (SELECT count(*) FROM backup_verifications v WHERE v.backup_id = b.id) \
+         FROM backups b ORDER BY b.id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
+/// The ids on the `    - ` lines of a text plan: the backups it would prune.
+fn pruned_lines(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("    - "))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect()
+}
+
+// Protects: over 40 nights of backups in the real catalogue, `berth plan --database-url`
+// (and BERTH_DATABASE_URL, for -o json) lists exactly the backups keepLast 3 / keepDaily 7 /
+// keepWeekly 4 would prune, with time, size and location, says which rule keeps each kept one
+// (the newest verified backup kept however old), reads only the policy's own rows (the plan's
+// namespace for a manifest naming none), exits 2, and leaves every catalogue row as it was.
+// Without a database it says retention is not shown (exit 0); an invalid retention spec is an
+// error naming the field (exit 1).
+#[tokio::test]
+async fn plan_shows_what_retention_would_prune_and_deletes_nothing() {
+    let (store, url) = history_store().await;
+    let catalogue = Catalogue::new(store.clone());
+    let key = PolicyKey {
+        namespace: "shop",
+        policy: "orders",
+    };
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap();
+    let nights: Vec<chrono::NaiveDate> = (0..40).map(|d| first + chrono::Days::new(d)).collect();
+    for (i, date) in nights.iter().enumerate() {
+        let at = Utc.from_utc_datetime(&date.and_hms_opt(3, 0, 0).unwrap());
+        let id = nightly_id(*date);
+        let location = format!("file:///backups/shop/orders/{id}.dump");
+        catalogue
+            .begin(key, &id, at, &location, Trigger::Schedule)
+            .await
+            .unwrap();
+        let size = 1_048_576 + u64::try_from(i).unwrap();
+        catalogue
+            .complete(
+                &id,
+                at + chrono::Duration::seconds(30),
+                size,
+                &"ab".repeat(32),
+                &location,
+            )
+            .await
+            .unwrap();
+    }
+    // A failed run (never decided over) and the same policy name in another namespace, whose
+    // backups must not be read as this policy's.
+    let failed_at = Utc.with_ymd_and_hms(2026, 3, 12, 15, 0, 0).unwrap();
+    catalogue
+        .begin(
+            key,
+            "20260312T150000Z-fail",
+            failed_at,
+            "file:///x",
+            Trigger::Request,
+        )
+        .await
+        .unwrap();
+    catalogue
+        .fail("20260312T150000Z-fail", "pg_dump failed")
+        .await
+        .unwrap();
+    let elsewhere = PolicyKey {
+        namespace: "elsewhere",
+        policy: "orders",
+    };
+    for day in 1..=5 {
+        let at = Utc.with_ymd_and_hms(2026, 1, day, 3, 0, 0).unwrap();
+        let id = format!("elsewhere-{day}");
+        catalogue
+            .begin(elsewhere, &id, at, "file:///e", Trigger::Schedule)
+            .await
+            .unwrap();
+        catalogue
+            .complete(&id, at, 1, &"cd".repeat(32), "file:///e")
+            .await
+            .unwrap();
+    }
+    // 5 February's backup is the newest that passed a restore: retention spares it.
+    let verified = nightly_id(first + chrono::Days::new(4));
+    let v = catalogue
+        .begin_verification(&verified, Utc::now())
+        .await
+        .unwrap();
+    catalogue
+        .finish_verification(
+            v,
+            Utc::now(),
+            &Report {
+                passed: true,
+                checksum_ok: true,
+                ..Report::default()
+            },
+        )
+        .await
+        .unwrap();
+    let before = all_rows(&store).await;
+    assert_eq!(before.len(), 46);
+
+    let repo = tempfile::tempdir().unwrap();
+    let manifest = repo.path().join("orders.yaml");
+    std::fs::write(
+        &manifest,
+        backup_policy("{keepLast: 3, keepDaily: 7, keepWeekly: 4, keepMonthly: 0}"),
+    )
+    .unwrap();
+    let file = manifest.display().to_string();
+
+    // Kept: 12 March back to 6 March (keepLast 3 within keepDaily 7); the newest of each of
+    // the 4 newest ISO weeks: 12 March (Thursday), Sundays 8 and 1 March and 22 February;
+    // and 5 February, the newest verified. The other 30 nights are pruned, newest first.
+    let d = |m: u32, day: u32| nightly_id(chrono::NaiveDate::from_ymd_opt(2026, m, day).unwrap());
+    let kept = [
+        d(3, 12),
+        d(3, 11),
+        d(3, 10),
+        d(3, 9),
+        d(3, 8),
+        d(3, 7),
+        d(3, 6),
+        d(3, 1),
+        d(2, 22),
+        d(2, 5),
+    ];
+    let expected: Vec<String> = nights
+        .iter()
+        .rev()
+        .map(|n| nightly_id(*n))
+        .filter(|id| !kept.contains(id))
+        .collect();
+    assert_eq!(expected.len(), 30);
+
+    let (code, out, err) = plan(&[
+        "-f",
+        &file,
+        "-n",
+        "shop",
+        "--offline",
+        "--database-url",
+        &url,
+    ]);
+    println!("{out}");
+    assert_eq!(code, 2, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("BackupPolicy shop/orders\n  retention: kept 10, would prune 30\n"),
+        "{out}"
+    );
+    assert_eq!(pruned_lines(&out), expected, "{out}");
+    let oldest = d(2, 1);
+    assert!(
+        out.contains(&format!(
+            "    - {oldest}  taken 2026-02-01T03:00:00Z  1.0 MiB  file:///backups/shop/orders/{oldest}.dump\n"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "    = {}  taken 2026-03-12T03:00:00Z  kept by keepLast, keepDaily, keepWeekly\n",
+            d(3, 12)
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "    = {}  taken 2026-03-01T03:00:00Z  kept by keepWeekly\n",
+            d(3, 1)
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "    = {verified}  taken 2026-02-05T03:00:00Z  kept by newest verified\n"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("elsewhere") && !out.contains("fail"), "{out}");
+    assert!(out.contains("; 30 backup(s) to prune."), "{out}");
+
+    // The same plan as JSON, with the database named by the controller's environment variable.
+    let (code, out, err) = plan_with_env(
+        &["-f", &file, "-n", "shop", "--offline", "-o", "json"],
+        &[("BERTH_DATABASE_URL", &url)],
+    );
+    assert_eq!(code, 2, "stdout:\n{out}\nstderr:\n{err}");
+    let report: Value = serde_json::from_str(&out).expect("JSON plan");
+    let policy = &report["backupPolicies"][0];
+    let ids = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&policy["prune"]), expected, "{policy:#}");
+    assert_eq!(ids(&policy["keep"]), kept, "{policy:#}");
+    assert_eq!(
+        policy["keep"][9]["keptBy"],
+        serde_json::json!(["newestVerified"])
+    );
+    assert_eq!(policy["prune"][29]["sizeBytes"], 1_048_576);
+    assert_eq!(report["summary"]["prune"], 30);
+
+    // The sessions plan opens refuse writes, so no code path of it can change history.
+    let read_only = Store::connect_read_only(&url).unwrap();
+    let refused = sqlx::query("DELETE FROM backups")
+        .execute(read_only.pool())
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("read-only transaction"),
+        "{refused}"
+    );
+
+    // Nothing was pruned, marked or deleted: every row is as it was.
+    assert_eq!(
+        all_rows(&store).await,
+        before,
+        "berth plan changed the catalogue"
+    );
+
+    // Without a database: said, not an error.
+    let (code, out, err) = plan(&["-f", &file, "-n", "shop", "--offline"]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains(
+            "BackupPolicy shop/orders\n  retention not shown: it needs the history database"
+        ),
+        "{out}"
+    );
+
+    // An invalid retention spec: the field is named, with or without a database.
+    std::fs::write(&manifest, backup_policy("{keepLast: 3, keepDaily: -7}")).unwrap();
+    for extra in [&["--database-url", url.as_str()][..], &[]] {
+        let mut args = vec!["-f", file.as_str(), "-n", "shop", "--offline"];
+        args.extend_from_slice(extra);
+        let (code, out, _) = plan(&args);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("  error: spec.retention.keepDaily: -7 is outside 0–1000\n"),
+            "{out}"
+        );
+    }
 }
