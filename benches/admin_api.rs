@@ -6,7 +6,10 @@
 //! drives each endpoint with 500 connections; p50/p99 latency and throughput are printed.
 //!
 //! `scripts/bench-admin` installs `wrk` and the control plane binaries and runs this;
-//! `BERTH_BENCH_SERVICES`, `BERTH_BENCH_CONNECTIONS` and `BERTH_BENCH_SECONDS` shrink it.
+//! `BERTH_BENCH_SERVICES`, `BERTH_BENCH_CONNECTIONS` and `BERTH_BENCH_SECONDS` shrink it,
+//! `BERTH_BENCH_ONLY=status,uptime` runs only the endpoints whose label contains one of the
+//! words (to re-run a few on a loaded machine), and `BERTH_BENCH_HOLD=1` keeps the stack up
+//! after the runs, printing its address and token (for `curl`, `perf`, a profiler).
 
 use std::{
     process::Command,
@@ -63,6 +66,13 @@ async fn main() -> anyhow::Result<()> {
     let services = env_or("BERTH_BENCH_SERVICES", 1000);
     let connections = env_or("BERTH_BENCH_CONNECTIONS", 500);
     let seconds = env_or("BERTH_BENCH_SECONDS", 20);
+    let only = std::env::var("BERTH_BENCH_ONLY").unwrap_or_default();
+    let chosen = |label: &str| {
+        only.is_empty()
+            || only
+                .split(',')
+                .any(|w| !w.trim().is_empty() && label.contains(w.trim()))
+    };
     anyhow::ensure!(
         Command::new("wrk").arg("--version").output().is_ok(),
         "wrk is not installed: run scripts/bench-admin (or apt-get install wrk)"
@@ -115,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
         "{:<36} {:>10} {:>10} {:>12} {:>8}",
         "endpoint", "p50 ms", "p99 ms", "req/s", "non-2xx"
     );
-    for (label, path) in ENDPOINTS {
+    for (label, path) in ENDPOINTS.iter().filter(|(label, _)| chosen(label)) {
         let url = format!("http://127.0.0.1:{port}{path}");
         // A short warm-up fills the permission caches and the connection pool.
         wrk(&url, &token, 50, 2)?;
@@ -124,6 +134,16 @@ async fn main() -> anyhow::Result<()> {
             "{label:<36} {:>10.1} {:>10.1} {:>12.0} {:>8}",
             r.p50_ms, r.p99_ms, r.rps, r.non_2xx
         );
+    }
+    if env_or("BERTH_BENCH_HOLD", 0) == 1 {
+        let token_file = plane.dir.join("bench-token");
+        std::fs::write(&token_file, &token)?;
+        println!(
+            "\nholding: http://127.0.0.1:{port} (controller pid {}), token in {}; Ctrl-C ends",
+            controller.pid().unwrap_or_default(),
+            token_file.display()
+        );
+        tokio::signal::ctrl_c().await?;
     }
     controller.stop();
     Ok(())

@@ -222,6 +222,13 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, %identity, "serving health, metrics and admin API");
+    // Answers go out whole: Nagle's algorithm would only hold back the last segment of a
+    // large one until the client's (possibly delayed) ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let mut stop = shutdown.clone();
     let server =
         axum::serve(listener, http::router(state, admin)).with_graceful_shutdown(async move {

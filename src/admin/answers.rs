@@ -21,7 +21,7 @@ use std::{
     collections::HashMap,
     future::Future,
     sync::{
-        Arc, Mutex, PoisonError,
+        Arc, Mutex, PoisonError, RwLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -60,7 +60,7 @@ pub trait Judge: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Rights {
     pub gate: Gate,
-    pub caller: Caller,
+    pub caller: Arc<Caller>,
 }
 
 impl Judge for Rights {
@@ -116,7 +116,7 @@ impl Slot {
 #[derive(Clone, Default)]
 pub struct Answers {
     /// Per question (endpoint and normalised query), one slot per distinct set of decisions.
-    slots: Arc<Mutex<HashMap<Question, Vec<Arc<Slot>>>>>,
+    slots: Arc<RwLock<HashMap<Question, Vec<Arc<Slot>>>>>,
     next_id: Arc<AtomicU64>,
 }
 
@@ -144,24 +144,35 @@ impl Answers {
         let mut examined: Vec<u64> = Vec::new();
         let mut compute = Some(compute);
         loop {
-            // Under the lock: the next live answer not yet examined, or else a new slot of our
-            // own, so concurrent misses find the first one's slot instead of each computing.
-            let next = {
-                let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-                if slots.len() >= MAX_QUESTIONS {
-                    slots.retain(|_, v| v.iter().any(|s| s.live()));
-                }
-                let entry = slots.entry(key.clone()).or_default();
-                entry.retain(|s| s.live());
-                match entry.iter().find(|s| !examined.contains(&s.id)) {
-                    Some(slot) => Next::Examine(slot.clone()),
-                    None => {
-                        let Some(compute) = compute.take() else {
-                            return Err(ApiError::Internal("answer computed twice".into()));
-                        };
-                        let answer = start(judge.clone(), compute);
-                        entry.push(self.slot(answer.clone()));
-                        Next::Mine(answer)
+            // The next live answer not yet examined, under the read lock (so callers served
+            // from the cache never wait for each other); else, under the write lock, a new
+            // slot of our own, so concurrent misses find the first one's slot instead of each
+            // computing.
+            let found = self
+                .slots
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&key)
+                .and_then(|v| unexamined(v, &examined));
+            let next = match found {
+                Some(slot) => Next::Examine(slot),
+                None => {
+                    let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
+                    if slots.len() >= MAX_QUESTIONS {
+                        slots.retain(|_, v| v.iter().any(|s| s.live()));
+                    }
+                    let entry = slots.entry(key.clone()).or_default();
+                    entry.retain(|s| s.live());
+                    match unexamined(entry, &examined) {
+                        Some(slot) => Next::Examine(slot),
+                        None => {
+                            let Some(compute) = compute.take() else {
+                                return Err(ApiError::Internal("answer computed twice".into()));
+                            };
+                            let answer = start(judge.clone(), compute);
+                            entry.push(self.slot(answer.clone()));
+                            Next::Mine(answer)
+                        }
                     }
                 }
             };
@@ -206,7 +217,7 @@ impl Answers {
     /// being served meanwhile) and drives it to completion in the background.
     fn refresh(&self, key: &Question, answer: Pending) {
         self.slots
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(key.clone())
             .or_default()
@@ -222,14 +233,14 @@ impl Answers {
     /// Drops every answer: after a write through this process, so its author reads it back.
     pub fn clear(&self) {
         self.slots
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
     }
 
     /// Drops a failed computation so the next request tries again.
     fn forget(&self, key: &Question, failed: &Pending) {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(v) = slots.get_mut(key) {
             v.retain(|s| !s.answer.ptr_eq(failed));
         }
@@ -239,6 +250,14 @@ impl Answers {
 enum Next {
     Examine(Arc<Slot>),
     Mine(Pending),
+}
+
+/// The first live slot not examined yet.
+fn unexamined(slots: &[Arc<Slot>], examined: &[u64]) -> Option<Arc<Slot>> {
+    slots
+        .iter()
+        .find(|s| s.live() && !examined.contains(&s.id))
+        .cloned()
 }
 
 /// The shared computation: `compute` under a recording scope, serialised.

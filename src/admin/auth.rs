@@ -3,18 +3,14 @@
 //! admin API is governed by the same RBAC as `kubectl`, and a token from `kubectl create
 //! token` or a kubeconfig works unchanged.
 //!
-//! Both answers are cached briefly (keyed by a hash of the token, never the token), so a
-//! dashboard polling the API costs the API server a review every few seconds, not one per
-//! request. Revoking a token or a role takes effect within [`CACHE_TTL`].
+//! Both answers are cached briefly (keyed by a hash of the token, never the token; see
+//! [`super::reviews`]), so a dashboard polling the API costs the API server a review every few
+//! seconds, not one per request. Revoking a token or a role takes effect within [`CACHE_TTL`].
 
-use std::{
-    collections::HashMap,
-    hash::Hash,
-    sync::{Arc, Mutex, PoisonError},
-    time::{Duration, Instant},
-};
+use std::sync::Arc;
 
 use axum::http::{HeaderMap, header::AUTHORIZATION};
+use futures::FutureExt as _;
 use k8s_openapi::api::{
     authentication::v1::{TokenReview, TokenReviewSpec},
     authorization::v1::{
@@ -24,12 +20,8 @@ use k8s_openapi::api::{
 use kube::{Api, Client, api::PostParams};
 use sha2::{Digest, Sha256};
 
-use super::error::ApiError;
-
-/// How long a review's answer is reused.
-pub const CACHE_TTL: Duration = Duration::from_secs(10);
-/// Entries kept per cache before it is cleared; bounds memory under a flood of bad tokens.
-const CACHE_MAX: usize = 10_000;
+pub use super::reviews::CACHE_TTL;
+use super::{error::ApiError, reviews::Reviews};
 
 /// An authenticated caller, as the API server named them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -101,8 +93,8 @@ impl Access {
 #[derive(Clone)]
 pub struct Gate {
     client: Client,
-    tokens: Arc<TtlCache<[u8; 32], Option<Caller>>>,
-    permissions: Arc<TtlCache<(Caller, Access), bool>>,
+    tokens: Arc<Reviews<[u8; 32], Option<Arc<Caller>>>>,
+    permissions: Arc<Reviews<(Arc<Caller>, Access), bool>>,
 }
 
 impl Gate {
@@ -116,7 +108,7 @@ impl Gate {
     }
 
     /// The caller behind the request's bearer token.
-    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<Caller>, ApiError> {
         let token = bearer(headers).ok_or_else(|| {
             ApiError::Unauthenticated(
                 "missing bearer token: send `Authorization: Bearer <token>` with a Kubernetes token"
@@ -124,32 +116,29 @@ impl Gate {
             )
         })?;
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let caller = match self.tokens.get(&key) {
-            Some(cached) => cached,
-            None => {
-                let reviewed = self.review_token(token).await?;
-                self.tokens.put(key, reviewed.clone());
-                reviewed
-            }
-        };
+        let caller = self
+            .tokens
+            .get(&key, || {
+                review_token(self.client.clone(), token.to_owned()).boxed()
+            })
+            .await?;
         caller.ok_or_else(|| {
             ApiError::Unauthenticated("the Kubernetes API server did not accept the token".into())
         })
     }
 
     /// Whether `caller` may do `access`.
-    pub async fn allowed(&self, caller: &Caller, access: &Access) -> Result<bool, ApiError> {
+    pub async fn allowed(&self, caller: &Arc<Caller>, access: &Access) -> Result<bool, ApiError> {
         let key = (caller.clone(), access.clone());
-        if let Some(allowed) = self.permissions.get(&key) {
-            return Ok(allowed);
-        }
-        let allowed = self.review_access(caller, access).await?;
-        self.permissions.put(key, allowed);
-        Ok(allowed)
+        self.permissions
+            .get(&key, || {
+                review_access(self.client.clone(), caller.clone(), access.clone()).boxed()
+            })
+            .await
     }
 
     /// [`Gate::allowed`], as a 403 naming the missing permission.
-    pub async fn require(&self, caller: &Caller, access: &Access) -> Result<(), ApiError> {
+    pub async fn require(&self, caller: &Arc<Caller>, access: &Access) -> Result<(), ApiError> {
         if self.allowed(caller, access).await? {
             Ok(())
         } else {
@@ -160,78 +149,85 @@ impl Gate {
             )))
         }
     }
+}
 
-    async fn review_token(&self, token: &str) -> Result<Option<Caller>, ApiError> {
-        let review = TokenReview {
-            spec: TokenReviewSpec {
-                token: token.to_owned(),
-                audiences: None,
-            },
-            ..TokenReview::default()
-        };
-        let api: Api<TokenReview> = Api::all(self.client.clone());
-        let answer = api
-            .create(&PostParams::default(), &review)
-            .await
-            .map_err(|e| unavailable("review the token", &e))?;
-        let status = answer.status.unwrap_or_default();
-        if status.authenticated != Some(true) {
-            return Ok(None);
-        }
-        let user = status.user.unwrap_or_default();
-        Ok(user.username.map(|name| Caller {
+// Owned arguments: reviews run on their own task (see `Reviews::get`).
+async fn review_token(client: Client, token: String) -> Result<Option<Arc<Caller>>, ApiError> {
+    let review = TokenReview {
+        spec: TokenReviewSpec {
+            token,
+            audiences: None,
+        },
+        ..TokenReview::default()
+    };
+    let api: Api<TokenReview> = Api::all(client);
+    let answer = api
+        .create(&PostParams::default(), &review)
+        .await
+        .map_err(|e| unavailable("review the token", &e))?;
+    let status = answer.status.unwrap_or_default();
+    if status.authenticated != Some(true) {
+        return Ok(None);
+    }
+    let user = status.user.unwrap_or_default();
+    Ok(user.username.map(|name| {
+        Arc::new(Caller {
             user: name,
             uid: user.uid,
             groups: user.groups.unwrap_or_default(),
-        }))
-    }
+        })
+    }))
+}
 
-    async fn review_access(&self, caller: &Caller, access: &Access) -> Result<bool, ApiError> {
-        let (resource_attributes, non_resource_attributes) = match access {
-            Access::Resource {
-                verb,
-                resource,
-                subresource,
-                namespace,
-                name,
-            } => (
-                Some(ResourceAttributes {
-                    group: Some(crate::api::GROUP.into()),
-                    resource: Some((*resource).into()),
-                    subresource: subresource.map(Into::into),
-                    verb: Some((*verb).into()),
-                    namespace: namespace.clone(),
-                    name: name.clone(),
-                    ..ResourceAttributes::default()
-                }),
-                None,
-            ),
-            Access::Path { verb, path } => (
-                None,
-                Some(NonResourceAttributes {
-                    path: Some(path.clone()),
-                    verb: Some((*verb).into()),
-                }),
-            ),
-        };
-        let review = SubjectAccessReview {
-            spec: SubjectAccessReviewSpec {
-                user: Some(caller.user.clone()),
-                uid: caller.uid.clone(),
-                groups: Some(caller.groups.clone()),
-                resource_attributes,
-                non_resource_attributes,
-                ..SubjectAccessReviewSpec::default()
-            },
-            ..SubjectAccessReview::default()
-        };
-        let api: Api<SubjectAccessReview> = Api::all(self.client.clone());
-        let answer = api
-            .create(&PostParams::default(), &review)
-            .await
-            .map_err(|e| unavailable("review the permission", &e))?;
-        Ok(answer.status.is_some_and(|s| s.allowed))
-    }
+async fn review_access(
+    client: Client,
+    caller: Arc<Caller>,
+    access: Access,
+) -> Result<bool, ApiError> {
+    let (resource_attributes, non_resource_attributes) = match &access {
+        Access::Resource {
+            verb,
+            resource,
+            subresource,
+            namespace,
+            name,
+        } => (
+            Some(ResourceAttributes {
+                group: Some(crate::api::GROUP.into()),
+                resource: Some((*resource).into()),
+                subresource: subresource.map(Into::into),
+                verb: Some((*verb).into()),
+                namespace: namespace.clone(),
+                name: name.clone(),
+                ..ResourceAttributes::default()
+            }),
+            None,
+        ),
+        Access::Path { verb, path } => (
+            None,
+            Some(NonResourceAttributes {
+                path: Some(path.clone()),
+                verb: Some((*verb).into()),
+            }),
+        ),
+    };
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(caller.user.clone()),
+            uid: caller.uid.clone(),
+            groups: Some(caller.groups.clone()),
+            resource_attributes,
+            non_resource_attributes,
+            ..SubjectAccessReviewSpec::default()
+        },
+        ..SubjectAccessReview::default()
+    };
+    let api: Api<SubjectAccessReview> = Api::all(client);
+    let answer = api
+        .create(&PostParams::default(), &review)
+        .await
+        .map_err(|e| unavailable("review the permission", &e))?;
+    Ok(answer.status.is_some_and(|s| s.allowed))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -247,40 +243,6 @@ pub(super) fn unavailable(what: &str, e: &kube::Error) -> ApiError {
     ApiError::Unavailable(format!(
         "could not {what} with the Kubernetes API server; try again"
     ))
-}
-
-/// A small map whose entries expire after [`CACHE_TTL`].
-struct TtlCache<K, V> {
-    entries: Mutex<HashMap<K, (Instant, V)>>,
-}
-
-impl<K, V> Default for TtlCache<K, V> {
-    fn default() -> Self {
-        Self {
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
-    fn get(&self, key: &K) -> Option<V> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
-            .map(|(_, v)| v.clone())
-    }
-
-    fn put(&self, key: K, value: V) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= CACHE_MAX {
-            entries.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
-            if entries.len() >= CACHE_MAX {
-                entries.clear();
-            }
-        }
-        entries.insert(key, (Instant::now(), value));
-    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! The deployment status view, prebuilt: each environment serialised once when the caches
 //! change, not on every request. A request compares the caches' change count with the
 //! view's, rebuilds if it moved, and assembles its page from the prebuilt fragments, so
-//! answers are never staler than the caches themselves.
+//! answers are never staler than the caches themselves. An assembled page is kept with the
+//! view it came from, so callers asking for the same page (the same visible namespaces,
+//! cursor and limit) share one body until the view changes.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeSet, HashMap},
     sync::{Arc, PoisonError, RwLock},
 };
 
@@ -13,6 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use base64::Engine as _;
+use bytes::Bytes;
 use tokio::sync::Mutex;
 
 use super::deployments::{self, EnvironmentView};
@@ -54,11 +57,28 @@ impl EstateViews {
     }
 }
 
+/// Assembled pages kept per view, in bytes; past it they are dropped and assembled anew
+/// (a full page of 1000 objects is about 260 KiB).
+const MAX_PAGE_BYTES: usize = 16 << 20;
+
 /// Every environment, serialised, in (namespace, name) order.
 pub struct View {
     /// The caches' change count it was built at.
     changes: u64,
     environments: Vec<Fragment>,
+    /// Pages assembled from this view, and their total size.
+    pages: RwLock<(HashMap<PageKey, Bytes>, usize)>,
+}
+
+/// What a page's body depends on besides the view.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    /// The namespaces the caller may list (all of them, or the one asked for).
+    pub visible: Vec<String>,
+    /// How many namespaces the caller may not list.
+    pub hidden: usize,
+    pub after: Option<(String, String)>,
+    pub limit: usize,
 }
 
 struct Fragment {
@@ -98,7 +118,36 @@ impl View {
         Self {
             changes,
             environments,
+            pages: RwLock::default(),
         }
+    }
+
+    /// The page `key` names, as a JSON response: kept from an earlier request, or assembled.
+    pub fn response(&self, key: PageKey) -> Response {
+        let kept = self
+            .pages
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .get(&key)
+            .cloned();
+        let body = kept.unwrap_or_else(|| {
+            let body = self
+                .page(
+                    |ns| key.visible.binary_search_by(|v| v.as_str().cmp(ns)).is_ok(),
+                    key.after.as_ref(),
+                    key.limit,
+                )
+                .into_body(key.hidden);
+            let mut pages = self.pages.write().unwrap_or_else(PoisonError::into_inner);
+            if pages.1 + body.len() > MAX_PAGE_BYTES {
+                *pages = (HashMap::new(), 0);
+            }
+            pages.1 += body.len();
+            pages.0.insert(key, body.clone());
+            body
+        });
+        ([(CONTENT_TYPE, "application/json")], body).into_response()
     }
 
     /// The namespaces with environments, sorted.
@@ -146,7 +195,7 @@ impl View {
 
 impl Page<'_> {
     /// The JSON answer, `EstateStatus`-shaped, assembled from the fragments.
-    pub fn into_response(self, hidden_namespaces: usize) -> Response {
+    fn into_body(self, hidden_namespaces: usize) -> Bytes {
         let size: usize = self.environments.iter().map(|f| f.json.len() + 1).sum();
         let mut body = Vec::with_capacity(size + 96);
         body.extend_from_slice(b"{\"environments\":[");
@@ -165,7 +214,7 @@ impl Page<'_> {
             None => body.extend_from_slice(b"null"),
         }
         body.push(b'}');
-        ([(CONTENT_TYPE, "application/json")], body).into_response()
+        body.into()
     }
 }
 
@@ -225,10 +274,7 @@ mod tests {
     }
 
     fn body(page: Page<'_>, hidden: usize) -> serde_json::Value {
-        let resp = page.into_response(hidden);
-        let bytes = futures::executor::block_on(axum::body::to_bytes(resp.into_body(), usize::MAX))
-            .unwrap();
-        serde_json::from_slice(&bytes).unwrap()
+        serde_json::from_slice(&page.into_body(hidden)).unwrap()
     }
 
     // Protects: an assembled page is exactly the serde shape of the documented answer.
