@@ -14,6 +14,7 @@
 //! drop): the restore ratio compares creating a database and restoring into it, as the
 //! baseline does; the end-to-end ratio charges berth for the checks and the drop as well.
 //! Verification runs streamed (`jobs 1`) and as a parallel restore from the file (`jobs 2`).
+//! Both sides count their faster of two runs (the baseline runs once before berth, once after).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -132,6 +133,10 @@ async fn baseline(
             .arg(&file));
     })
     .await;
+    println!(
+        "  plain createdb + pg_restore: {:.1} s",
+        restore.as_secs_f64()
+    );
     std::fs::remove_file(&file).unwrap();
     (dump, restore, bytes)
 }
@@ -216,22 +221,36 @@ async fn main() {
         expect: rows.to_string(),
     }];
     let scratch = source.with_database("postgres");
+    // Each variant runs twice and its faster run counts, as the baseline's does (one run
+    // before berth's, one after): one restore may pay for the checkpoint the previous one's
+    // WAL caused.
     let mut verified_fs = Vec::new();
     for jobs in [1, 2] {
-        let (verified, took, peak) = measured(backup::verify_newest(
-            &catalogue,
-            &VerifyJob {
-                key,
-                target: &fs_target,
-                scratch: &scratch,
-                checks: &checks,
-                timeout: Duration::from_secs(3600),
-                jobs,
-            },
-        ))
-        .await;
-        let (_, report) = verified.unwrap().unwrap();
-        assert!(report.passed, "{:?}", report.message);
+        let mut best: Option<(backup::verify::Report, Duration, u64)> = None;
+        for _ in 0..2 {
+            let (verified, took, peak) = measured(backup::verify_newest(
+                &catalogue,
+                &VerifyJob {
+                    key,
+                    target: &fs_target,
+                    scratch: &scratch,
+                    checks: &checks,
+                    timeout: Duration::from_secs(3600),
+                    jobs,
+                },
+            ))
+            .await;
+            let (_, report) = verified.unwrap().unwrap();
+            assert!(report.passed, "{:?}", report.message);
+            println!("  berth verify jobs {jobs}: {:.1} s", took.as_secs_f64());
+            let peak = peak.max(best.as_ref().map_or(0, |b| b.2));
+            if best.as_ref().is_none_or(|b| took < b.1) {
+                best = Some((report, took, peak));
+            } else if let Some(b) = best.as_mut() {
+                b.2 = peak;
+            }
+        }
+        let (report, took, peak) = best.unwrap();
         verified_fs.push((jobs, report, took, peak));
     }
     // The machine is shared and caches warm up: the plain tools run again, and their better
