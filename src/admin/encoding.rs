@@ -75,11 +75,6 @@ impl JsonBody {
         }
     }
 
-    #[must_use]
-    pub fn plain(&self) -> &Bytes {
-        &self.plain
-    }
-
     /// The answer in `encoding` when it is worth it, else plain; always `Vary:
     /// Accept-Encoding` since which form is sent depends on it.
     #[must_use]

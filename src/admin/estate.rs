@@ -141,15 +141,18 @@ impl View {
                     key.limit,
                 )
                 .into_body(key.hidden);
-            let body = Arc::new(JsonBody::new(body));
             let mut pages = self.pages.write().unwrap_or_else(PoisonError::into_inner);
-            let size = body.plain().len();
-            if pages.1 + size > MAX_PAGE_BYTES {
+            // A page assembled concurrently by another request wins, so all share its gzip.
+            if let Some(kept) = pages.0.get(&key) {
+                return kept.clone();
+            }
+            if pages.1 + body.len() > MAX_PAGE_BYTES {
                 *pages = (HashMap::new(), 0);
             }
-            pages.1 += size;
-            // A page assembled concurrently by another request wins, so all share its gzip.
-            pages.0.entry(key).or_insert(body).clone()
+            pages.1 += body.len();
+            let body = Arc::new(JsonBody::new(body));
+            pages.0.insert(key, body.clone());
+            body
         });
         body.response(encoding)
     }
