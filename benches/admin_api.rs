@@ -29,33 +29,44 @@ use support::{env_or, spawn_controller, wait_ready};
 #[path = "support/mod.rs"]
 mod support;
 
-/// The endpoints measured: (label, path and query).
-const ENDPOINTS: &[(&str, &str)] = &[
+/// The endpoints measured: (label, path and query, whether the client accepts gzip).
+const ENDPOINTS: &[(&str, &str, bool)] = &[
     (
         "alerts (firing, 100)",
         "/api/admin/alerts?state=firing&limit=100",
+        false,
     ),
     (
         "alerts (one namespace)",
         "/api/admin/alerts?namespace=bench&limit=50",
+        false,
     ),
     (
         "deployment status (one namespace)",
         "/api/admin/deployment/status?namespace=bench",
+        false,
     ),
     (
         "deployment status (limit=1000)",
         "/api/admin/deployment/status?namespace=bench&limit=1000",
+        false,
+    ),
+    (
+        "deployment status (limit=1000, gzip)",
+        "/api/admin/deployment/status?namespace=bench&limit=1000",
+        true,
     ),
     (
         "uptime (one namespace, 30d)",
         "/api/admin/monitoring/uptime?namespace=bench&window=30d&limit=100",
+        false,
     ),
     (
         "performance (one namespace, 24h)",
         "/api/admin/monitoring/performance?namespace=bench&window=24h&limit=100",
+        false,
     ),
-    ("openapi.json", "/api/admin/openapi.json"),
+    ("openapi.json", "/api/admin/openapi.json", false),
 ];
 
 const NAMESPACE: &str = "bench";
@@ -125,11 +136,11 @@ async fn main() -> anyhow::Result<()> {
         "{:<36} {:>10} {:>10} {:>12} {:>8}",
         "endpoint", "p50 ms", "p99 ms", "req/s", "non-2xx"
     );
-    for (label, path) in ENDPOINTS.iter().filter(|(label, _)| chosen(label)) {
+    for (label, path, gzip) in ENDPOINTS.iter().filter(|(label, ..)| chosen(label)) {
         let url = format!("http://127.0.0.1:{port}{path}");
         // A short warm-up fills the permission caches and the connection pool.
-        wrk(&url, &token, 50, 2)?;
-        let r = wrk(&url, &token, connections, seconds)?;
+        wrk(&url, &token, *gzip, 50, 2)?;
+        let r = wrk(&url, &token, *gzip, connections, seconds)?;
         println!(
             "{label:<36} {:>10.1} {:>10.1} {:>12.0} {:>8}",
             r.p50_ms, r.p99_ms, r.rps, r.non_2xx
@@ -230,9 +241,19 @@ struct WrkResult {
     non_2xx: u64,
 }
 
-/// Runs wrk and reads its `--latency` report.
-fn wrk(url: &str, token: &str, connections: u64, seconds: u64) -> anyhow::Result<WrkResult> {
-    let out = Command::new("wrk")
+/// Runs wrk (asking for gzip when `gzip`) and reads its `--latency` report.
+fn wrk(
+    url: &str,
+    token: &str,
+    gzip: bool,
+    connections: u64,
+    seconds: u64,
+) -> anyhow::Result<WrkResult> {
+    let mut wrk = Command::new("wrk");
+    if gzip {
+        wrk.args(["-H", "Accept-Encoding: gzip"]);
+    }
+    let out = wrk
         .args([
             "-t2",
             &format!("-c{connections}"),

@@ -21,6 +21,7 @@ use super::{
     AdminState,
     answers::{Rights, Scope},
     auth::{Access, Caller},
+    encoding::Encoding,
     error::ApiError,
 };
 use crate::{
@@ -88,19 +89,25 @@ pub async fn list(
     let question = format!("{q:?}");
     state
         .answers
-        .answer("alerts", question, rights, move |scope| async move {
-            filter.namespaces = Some(match q.namespace {
-                Some(ns) => vec![ns],
-                None => visible_namespaces(&scope, &store).await?,
-            });
-            let page = lifecycle::list(&store, &filter)
-                .await
-                .map_err(unavailable)?;
-            Ok(AlertsPage {
-                items: page.items,
-                next_cursor: page.next.map(cursor),
-            })
-        })
+        .answer(
+            "alerts",
+            question,
+            Encoding::accepted(&headers),
+            rights,
+            move |scope| async move {
+                filter.namespaces = Some(match q.namespace {
+                    Some(ns) => vec![ns],
+                    None => visible_namespaces(&scope, &store).await?,
+                });
+                let page = lifecycle::list(&store, &filter)
+                    .await
+                    .map_err(unavailable)?;
+                Ok(AlertsPage {
+                    items: page.items,
+                    next_cursor: page.next.map(cursor),
+                })
+            },
+        )
         .await
 }
 

@@ -27,11 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::{
-    http::header::CONTENT_TYPE,
-    response::{IntoResponse, Response},
-};
-use bytes::Bytes;
+use axum::response::Response;
 use futures::{
     FutureExt as _,
     future::{BoxFuture, Shared},
@@ -40,6 +36,7 @@ use serde::Serialize;
 
 use super::{
     auth::{Access, Caller, Gate},
+    encoding::{Encoding, JsonBody},
     error::ApiError,
 };
 
@@ -87,10 +84,11 @@ impl<J: Judge> Scope<J> {
     }
 }
 
-/// A finished computation: the serialised answer and the decisions it rests on.
+/// A finished computation: the serialised answer (and its gzip form once asked for) and the
+/// decisions it rests on.
 struct Answer {
     decisions: Vec<(Access, bool)>,
-    body: Bytes,
+    body: JsonBody,
 }
 
 /// An endpoint and its normalised query.
@@ -122,7 +120,8 @@ pub struct Answers {
 
 impl Answers {
     /// The JSON answer to `question` on `endpoint` for the caller `judge` stands for: a live
-    /// answer computed under the same decisions, or `compute`'s.
+    /// answer computed under the same decisions, or `compute`'s; in `encoding` when the
+    /// answer is large enough (see [`JsonBody::response`]).
     ///
     /// `question` must name everything the answer depends on besides the data and the
     /// decisions made through the [`Scope`] (normally the parsed, validated query).
@@ -130,6 +129,7 @@ impl Answers {
         &self,
         endpoint: &'static str,
         question: String,
+        encoding: Encoding,
         judge: J,
         compute: F,
     ) -> Result<Response, ApiError>
@@ -187,13 +187,13 @@ impl Answers {
                         {
                             self.refresh(&key, start(judge.clone(), compute));
                         }
-                        return Ok(json(answer.body.clone()));
+                        return Ok(answer.body.response(encoding));
                     }
                 }
                 // Ours: computed under this caller's decisions, nothing to compare.
                 Next::Mine(answer) => {
                     return match answer.clone().await {
-                        Ok(a) => Ok(json(a.body.clone())),
+                        Ok(a) => Ok(a.body.response(encoding)),
                         Err(e) => {
                             self.forget(&key, &answer);
                             Err(e)
@@ -282,7 +282,7 @@ where
             std::mem::take(&mut *decisions.lock().unwrap_or_else(PoisonError::into_inner));
         Ok(Arc::new(Answer {
             decisions,
-            body: body.into(),
+            body: JsonBody::new(body.into()),
         }))
     }
     .boxed()
@@ -300,10 +300,6 @@ async fn same_decisions<J: Judge>(
         }
     }
     Ok(true)
-}
-
-fn json(body: Bytes) -> Response {
-    ([(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[cfg(test)]
@@ -334,20 +330,26 @@ mod tests {
     /// The namespaces among `all` the caller may see, counting computations.
     async fn visible(answers: &Answers, who: Namespaces, runs: Arc<AtomicUsize>) -> Vec<String> {
         let resp = answers
-            .answer("test", "q".into(), who, move |scope| async move {
-                runs.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                let mut out = Vec::new();
-                for ns in ["a", "b", "c"] {
-                    if scope
-                        .allowed(&Access::resource("list", "deployments", ns))
-                        .await?
-                    {
-                        out.push(ns.to_owned());
+            .answer(
+                "test",
+                "q".into(),
+                Encoding::Plain,
+                who,
+                move |scope| async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let mut out = Vec::new();
+                    for ns in ["a", "b", "c"] {
+                        if scope
+                            .allowed(&Access::resource("list", "deployments", ns))
+                            .await?
+                        {
+                            out.push(ns.to_owned());
+                        }
                     }
-                }
-                Ok(out)
-            })
+                    Ok(out)
+                },
+            )
             .await
             .unwrap();
         let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
@@ -427,13 +429,23 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 5, "the successor served");
 
         let failing = answers
-            .answer("test", "q2".into(), judge(&[]), |_| async {
-                Err::<(), _>(ApiError::Unavailable("down".into()))
-            })
+            .answer(
+                "test",
+                "q2".into(),
+                Encoding::Plain,
+                judge(&[]),
+                |_| async { Err::<(), _>(ApiError::Unavailable("down".into())) },
+            )
             .await;
         assert!(matches!(failing, Err(ApiError::Unavailable(_))));
         let ok = answers
-            .answer("test", "q2".into(), judge(&[]), |_| async { Ok(1) })
+            .answer(
+                "test",
+                "q2".into(),
+                Encoding::Plain,
+                judge(&[]),
+                |_| async { Ok(1) },
+            )
             .await;
         assert!(ok.is_ok(), "the failure was not kept");
     }

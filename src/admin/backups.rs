@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use kube::ResourceExt as _;
 
-use super::{AdminState, answers::Rights, auth::Access, error::ApiError};
+use super::{AdminState, answers::Rights, auth::Access, encoding::Encoding, error::ApiError};
 use crate::{
     api::backup_policy::PlatformBackupsSummary,
     backup::catalogue::{self, Catalogue, Cursor, Listed, Outcome},
@@ -98,17 +98,23 @@ pub async fn list(
     // The permission above covers every row; the answer depends on nothing else.
     state
         .answers
-        .answer("backups", question, rights, move |_| async move {
-            let page = Catalogue::new(store).list(&filter).await.map_err(|e| {
-                tracing::warn!(error = %e, "listing backups failed");
-                ApiError::Unavailable("the history database did not answer; try again".into())
-            })?;
-            Ok(BackupsPage {
-                items: page.items,
-                next: page.next.map(|c| c.token()),
-                platforms,
-            })
-        })
+        .answer(
+            "backups",
+            question,
+            Encoding::accepted(&headers),
+            rights,
+            move |_| async move {
+                let page = Catalogue::new(store).list(&filter).await.map_err(|e| {
+                    tracing::warn!(error = %e, "listing backups failed");
+                    ApiError::Unavailable("the history database did not answer; try again".into())
+                })?;
+                Ok(BackupsPage {
+                    items: page.items,
+                    next: page.next.map(|c| c.token()),
+                    platforms,
+                })
+            },
+        )
         .await
 }
 

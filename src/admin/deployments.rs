@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
 use serde::{Deserialize, Serialize};
 
-use super::{AdminState, auth::Access, error::ApiError, estate::PageKey};
+use super::{AdminState, auth::Access, encoding::Encoding, error::ApiError, estate::PageKey};
 use crate::{
     api::{
         CommonStatus,
@@ -137,12 +137,15 @@ pub async fn status(
         }
     }
     // Sorted, as `namespaces()` is: the page looks namespaces up by binary search.
-    Ok(view.response(PageKey {
-        visible,
-        hidden,
-        after,
-        limit,
-    }))
+    Ok(view.response(
+        PageKey {
+            visible,
+            hidden,
+            after,
+            limit,
+        },
+        Encoding::accepted(&headers),
+    ))
 }
 
 /// `limit` and `cursor`, checked; a bad one is a 400 naming it.

@@ -10,15 +10,15 @@ use std::{
     sync::{Arc, PoisonError, RwLock},
 };
 
-use axum::{
-    http::header::CONTENT_TYPE,
-    response::{IntoResponse, Response},
-};
+use axum::response::Response;
 use base64::Engine as _;
 use bytes::Bytes;
 use tokio::sync::Mutex;
 
-use super::deployments::{self, EnvironmentView};
+use super::{
+    deployments::{self, EnvironmentView},
+    encoding::{Encoding, JsonBody},
+};
 use crate::controllers::Caches;
 
 /// The current view, shared by the handlers.
@@ -66,8 +66,9 @@ pub struct View {
     /// The caches' change count it was built at.
     changes: u64,
     environments: Vec<Fragment>,
-    /// Pages assembled from this view, and their total size.
-    pages: RwLock<(HashMap<PageKey, Bytes>, usize)>,
+    /// Pages assembled from this view (with their gzip form once asked for), and their
+    /// total plain size.
+    pages: RwLock<(HashMap<PageKey, Arc<JsonBody>>, usize)>,
 }
 
 /// What a page's body depends on besides the view.
@@ -122,8 +123,9 @@ impl View {
         }
     }
 
-    /// The page `key` names, as a JSON response: kept from an earlier request, or assembled.
-    pub fn response(&self, key: PageKey) -> Response {
+    /// The page `key` names, as a JSON response in `encoding` (see [`JsonBody::response`]):
+    /// kept from an earlier request, or assembled.
+    pub fn response(&self, key: PageKey, encoding: Encoding) -> Response {
         let kept = self
             .pages
             .read()
@@ -140,14 +142,19 @@ impl View {
                 )
                 .into_body(key.hidden);
             let mut pages = self.pages.write().unwrap_or_else(PoisonError::into_inner);
+            // A page assembled concurrently by another request wins, so all share its gzip.
+            if let Some(kept) = pages.0.get(&key) {
+                return kept.clone();
+            }
             if pages.1 + body.len() > MAX_PAGE_BYTES {
                 *pages = (HashMap::new(), 0);
             }
             pages.1 += body.len();
+            let body = Arc::new(JsonBody::new(body));
             pages.0.insert(key, body.clone());
             body
         });
-        ([(CONTENT_TYPE, "application/json")], body).into_response()
+        body.response(encoding)
     }
 
     /// The namespaces with environments, sorted.

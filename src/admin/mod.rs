@@ -9,6 +9,7 @@ mod audit;
 pub mod auth;
 mod backups;
 mod deployments;
+pub mod encoding;
 pub mod error;
 mod estate;
 mod monitoring;

@@ -20,6 +20,7 @@ use super::{
     AdminState,
     answers::{Rights, Scope},
     auth::Access,
+    encoding::Encoding,
     error::ApiError,
 };
 use crate::monitoring::{
@@ -190,21 +191,27 @@ pub async fn uptime(
     let (req, rights, question) = admit(&state, &headers, query).await?;
     let answers = state.answers.clone();
     answers
-        .answer("uptime", question, rights, move |scope| async move {
-            let page = summaries(&state, &scope, req).await?;
-            Ok(page.map(|s| {
-                let (namespace, kind, name) = parts(&s.target);
-                UptimeItem {
-                    namespace,
-                    kind,
-                    name,
-                    samples: s.samples,
-                    failures: s.failures,
-                    uptime_percent: s.uptime_percent(),
-                    target: s.target,
-                }
-            }))
-        })
+        .answer(
+            "uptime",
+            question,
+            Encoding::accepted(&headers),
+            rights,
+            move |scope| async move {
+                let page = summaries(&state, &scope, req).await?;
+                Ok(page.map(|s| {
+                    let (namespace, kind, name) = parts(&s.target);
+                    UptimeItem {
+                        namespace,
+                        kind,
+                        name,
+                        samples: s.samples,
+                        failures: s.failures,
+                        uptime_percent: s.uptime_percent(),
+                        target: s.target,
+                    }
+                }))
+            },
+        )
         .await
 }
 
@@ -217,23 +224,29 @@ pub async fn performance(
     let (req, rights, question) = admit(&state, &headers, query).await?;
     let answers = state.answers.clone();
     answers
-        .answer("performance", question, rights, move |scope| async move {
-            let page = summaries(&state, &scope, req).await?;
-            Ok(page.map(|s| {
-                let (namespace, kind, name) = parts(&s.target);
-                PerformanceItem {
-                    namespace,
-                    kind,
-                    name,
-                    samples: s.samples,
-                    p50_ms: s.quantile_ms(0.50),
-                    p95_ms: s.quantile_ms(0.95),
-                    p99_ms: s.quantile_ms(0.99),
-                    mean_ms: s.mean_ms(),
-                    target: s.target,
-                }
-            }))
-        })
+        .answer(
+            "performance",
+            question,
+            Encoding::accepted(&headers),
+            rights,
+            move |scope| async move {
+                let page = summaries(&state, &scope, req).await?;
+                Ok(page.map(|s| {
+                    let (namespace, kind, name) = parts(&s.target);
+                    PerformanceItem {
+                        namespace,
+                        kind,
+                        name,
+                        samples: s.samples,
+                        p50_ms: s.quantile_ms(0.50),
+                        p95_ms: s.quantile_ms(0.95),
+                        p99_ms: s.quantile_ms(0.99),
+                        mean_ms: s.mean_ms(),
+                        target: s.target,
+                    }
+                }))
+            },
+        )
         .await
 }
 

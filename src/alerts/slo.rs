@@ -84,7 +84,59 @@ pub fn target(namespace: &str, name: &str) -> String {
 /// Counts per window, per target.
 pub type WindowCounts = HashMap<String, HashMap<Duration, Counts>>;
 
+/// Where each window of [`WINDOWS`] starts reading minute and hour rows as of `now`: minute
+/// rows from `minute_from` to `now`, hour rows from `hour_from` to the current hour (`None`
+/// for windows read from minute rows only).
+struct Spans {
+    now: DateTime<Utc>,
+    this_hour: DateTime<Utc>,
+    /// Per window: (window, minute_from, hour_from).
+    windows: Vec<(Duration, DateTime<Utc>, Option<DateTime<Utc>>)>,
+    /// The distinct `minute_from` and `hour_from` values, ascending: the bounds of the
+    /// disjoint segments each row is read into once.
+    minute_bounds: Vec<DateTime<Utc>>,
+    hour_bounds: Vec<DateTime<Utc>>,
+}
+
+impl Spans {
+    fn at(now: DateTime<Utc>) -> Self {
+        let this_hour = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now);
+        let windows: Vec<_> = WINDOWS
+            .iter()
+            .map(|&w| {
+                let span = TimeDelta::from_std(w).unwrap_or(TimeDelta::MAX);
+                if w <= MINUTE_ROWS_UP_TO {
+                    (w, now - span, None)
+                } else {
+                    let start = (now - span)
+                        .duration_trunc(TimeDelta::hours(1))
+                        .unwrap_or(now - span);
+                    (w, this_hour, Some(start))
+                }
+            })
+            .collect();
+        let sorted = |mut v: Vec<DateTime<Utc>>| {
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        Self {
+            now,
+            this_hour,
+            minute_bounds: sorted(windows.iter().map(|w| w.1).collect()),
+            hour_bounds: sorted(windows.iter().filter_map(|w| w.2).collect()),
+            windows,
+        }
+    }
+}
+
 /// Reads the counts of every window in [`WINDOWS`] for `targets` as of `now`.
+///
+/// The windows overlap (the 6 h one holds the 2 h one, which holds the 1 h one...), so rather
+/// than reading the rows of each window (every recent minute row several times over, and for
+/// 1,000 targets seconds of database time per evaluation pass), each row is read once into
+/// the disjoint segment between two consecutive window starts, and a window adds up the
+/// segments from its start on.
 pub async fn read_windows(
     store: &Store,
     targets: &[String],
@@ -93,59 +145,45 @@ pub async fn read_windows(
     if targets.is_empty() {
         return Ok(HashMap::new());
     }
-    let this_hour = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now);
-    let (mut secs, mut hour_from, mut hour_to, mut minute_from) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for w in WINDOWS {
-        let span = TimeDelta::from_std(w).unwrap_or(TimeDelta::MAX);
-        secs.push(i64::try_from(w.as_secs()).unwrap_or(i64::MAX));
-        if w <= MINUTE_ROWS_UP_TO {
-            hour_from.push(now);
-            hour_to.push(now);
-            minute_from.push(now - span);
-        } else {
-            let start = (now - span)
-                .duration_trunc(TimeDelta::hours(1))
-                .unwrap_or(now - span);
-            hour_from.push(start);
-            hour_to.push(this_hour);
-            minute_from.push(this_hour);
-        }
-    }
+    let spans = Spans::at(now);
     let histogram: Vec<String> = (1..=11)
         .map(|i| format!("coalesce(sum(r.latency_histogram[{i}]), 0)::bigint"))
         .collect();
+    // width_bucket: how many of the (ascending) bounds are at or before the bucket start, so
+    // segment i (1-based) starts at bounds[i].
     let sql = format!(
-        "SELECT r.target, w.secs, sum(r.count)::bigint, sum(r.failures)::bigint, ARRAY[{}] \
-         FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[]) \
-              AS w(secs, hour_from, hour_to, minute_from) \
-         JOIN probe_rollups r ON r.target = ANY($6) AND ( \
-              (r.resolution = 'hour' AND r.bucket_start >= w.hour_from AND r.bucket_start < w.hour_to) \
-           OR (r.resolution = 'minute' AND r.bucket_start >= w.minute_from AND r.bucket_start < $1)) \
-         GROUP BY r.target, w.secs",
+        "SELECT r.target, r.resolution = 'hour', \
+                width_bucket(r.bucket_start, CASE WHEN r.resolution = 'hour' THEN $3 ELSE $2 END), \
+                sum(r.count)::bigint, sum(r.failures)::bigint, ARRAY[{}] \
+         FROM probe_rollups r \
+         WHERE r.target = ANY($5) AND ( \
+              (r.resolution = 'minute' AND r.bucket_start >= $2[1] AND r.bucket_start < $1) \
+           OR (r.resolution = 'hour' AND r.bucket_start >= $3[1] AND r.bucket_start < $4)) \
+         GROUP BY 1, 2, 3",
         histogram.join(", ")
     );
-    let rows: Vec<(String, i64, i64, i64, Vec<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(now)
-        .bind(&secs)
-        .bind(&hour_from)
-        .bind(&hour_to)
-        .bind(&minute_from)
-        .bind(targets)
-        .fetch_all(store.pool())
-        .await
-        .map_err(Error::store(
-            "read the probe rollups of the burn-rate windows",
-        ))?;
-    let mut out: WindowCounts = HashMap::new();
-    for (target, secs, count, failures, hist) in rows {
+    let rows: Vec<(String, bool, i32, i64, i64, Vec<i64>)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(spans.now)
+            .bind(&spans.minute_bounds)
+            .bind(&spans.hour_bounds)
+            .bind(spans.this_hour)
+            .bind(targets)
+            .fetch_all(store.pool())
+            .await
+            .map_err(Error::store(
+                "read the probe rollups of the burn-rate windows",
+            ))?;
+    // Per target, the segments read: (hourly, segment) to counts.
+    let mut segments: HashMap<String, HashMap<(bool, usize), Counts>> = HashMap::new();
+    for (target, hourly, segment, count, failures, hist) in rows {
         let mut histogram = [0i64; 11];
         for (slot, v) in histogram.iter_mut().zip(hist) {
             *slot = v;
         }
-        let window = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
-        out.entry(target).or_default().insert(
-            window,
+        let segment = usize::try_from(segment).unwrap_or(0);
+        segments.entry(target).or_default().insert(
+            (hourly, segment),
             Counts {
                 count,
                 failures,
@@ -153,7 +191,46 @@ pub async fn read_windows(
             },
         );
     }
-    Ok(out)
+    Ok(segments
+        .into_iter()
+        .map(|(target, segments)| (target, spans.windows_of(&segments)))
+        .collect())
+}
+
+impl Spans {
+    /// The windows of one target from its segments; a window none of whose segments has rows
+    /// is left out, as when it was read on its own.
+    fn windows_of(&self, segments: &HashMap<(bool, usize), Counts>) -> HashMap<Duration, Counts> {
+        // The 1-based segment a bound starts.
+        let first = |bounds: &[DateTime<Utc>], from: DateTime<Utc>| {
+            bounds.partition_point(|b| *b < from) + 1
+        };
+        let mut out = HashMap::new();
+        for &(window, minute_from, hour_from) in &self.windows {
+            let minute_first = first(&self.minute_bounds, minute_from);
+            let hour_first = hour_from.map(|h| first(&self.hour_bounds, h));
+            let mut total: Option<Counts> = None;
+            for (&(hourly, segment), c) in segments {
+                let within = if hourly {
+                    hour_first.is_some_and(|f| segment >= f)
+                } else {
+                    segment >= minute_first
+                };
+                if within {
+                    let t = total.get_or_insert_with(Counts::default);
+                    t.count += c.count;
+                    t.failures += c.failures;
+                    for (a, b) in t.histogram.iter_mut().zip(c.histogram) {
+                        *a += b;
+                    }
+                }
+            }
+            if let Some(t) = total {
+                out.insert(window, t);
+            }
+        }
+        out
+    }
 }
 
 /// The SLO findings of `deployments` from their window counts.

@@ -1,7 +1,7 @@
 //! The admin API behind the real API server's authentication and RBAC: TokenReview decides
 //! who calls, SubjectAccessReview what they may see; every answer is JSON.
 
-use std::time::Duration;
+use std::{io::Read as _, time::Duration};
 
 use reqwest::StatusCode;
 
@@ -67,6 +67,7 @@ async fn deployment_status_is_authenticated_and_filtered_by_rbac() {
     assert_eq!(prod["health"]["ready"], false, "no provider yet: {prod}");
     assert!(!prod["domains"].as_array().unwrap().is_empty(), "{prod}");
     assert_eq!(body["hiddenNamespaces"], 0);
+    status_is_gzipped_on_request(controller.port, path, &alice).await;
 
     // Bob has no role here.
     let bob = support::token("bob");
@@ -97,4 +98,76 @@ async fn deployment_status_is_authenticated_and_filtered_by_rbac() {
     );
     let (status, body) = controller.api_get("/api/admin/nope", Some(&alice)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
+/// `path` as `token`, sending `accept_encoding` when given: the headers and raw body bytes
+/// (reqwest is built without decompression, so they are as berth sent them).
+async fn raw_get(
+    port: u16,
+    path: &str,
+    token: &str,
+    accept_encoding: Option<&str>,
+) -> (reqwest::header::HeaderMap, Vec<u8>) {
+    let mut req = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .bearer_auth(token);
+    if let Some(a) = accept_encoding {
+        req = req.header(reqwest::header::ACCEPT_ENCODING, a);
+    }
+    let resp = req.send().await.expect("berth answers");
+    assert_eq!(resp.status(), StatusCode::OK, "{path}");
+    let headers = resp.headers().clone();
+    (headers, resp.bytes().await.expect("a body").to_vec())
+}
+
+// Protects (with the test above, on its estate): a client accepting gzip gets the status
+// page gzipped, decompressing to exactly the plain answer, with Content-Encoding and Vary;
+// identity, a refused gzip (q=0) or no header get the plain bytes; errors stay plain JSON.
+async fn status_is_gzipped_on_request(port: u16, path: &str, token: &str) {
+    // The controller may still be writing statuses: compare answers of one unchanged view.
+    let mut tries = 0;
+    let (plain, gz) = loop {
+        let (headers, plain) = raw_get(port, path, token, None).await;
+        assert!(headers.get("content-encoding").is_none());
+        assert_eq!(headers["vary"], "accept-encoding");
+        let (headers, gz) = raw_get(port, path, token, Some("br;q=1, gzip;q=0.8")).await;
+        assert_eq!(headers["content-encoding"], "gzip");
+        assert_eq!(headers["vary"], "accept-encoding");
+        assert_eq!(headers["content-type"], "application/json");
+        let (_, again) = raw_get(port, path, token, None).await;
+        tries += 1;
+        if again == plain || tries == 20 {
+            break (plain, gz);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(plain.len() >= 1024, "large enough to be compressed");
+    assert!(
+        gz.len() < plain.len() / 2,
+        "{} vs {}",
+        gz.len(),
+        plain.len()
+    );
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    assert_eq!(out, plain, "decompresses to exactly the plain answer");
+    for refused in ["identity", "gzip;q=0"] {
+        let (headers, body) = raw_get(port, path, token, Some(refused)).await;
+        assert!(headers.get("content-encoding").is_none(), "{refused}");
+        assert!(
+            serde_json::from_slice::<serde_json::Value>(&body).is_ok(),
+            "{refused}"
+        );
+    }
+    let resp = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}{path}?limit=0"))
+        .bearer_auth(token)
+        .header(reqwest::header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .expect("berth answers");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.headers().get("content-encoding").is_none());
 }

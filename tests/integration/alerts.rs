@@ -114,6 +114,90 @@ async fn seed_rollups(
     .unwrap();
 }
 
+// Protects: the burn-rate windows read each row once into segments (slo::read_windows), and
+// every window adds up exactly what reading its own rows does: minute rows for windows up to
+// 6 h, whole hour rows plus the current hour's minutes beyond; rows at or after `now` and
+// windows without rows left out; at times on, just after and within an hour.
+#[tokio::test]
+async fn burn_rate_windows_add_up_exactly_their_own_rows() {
+    let (store, _) = migrated_store("alerts_windows").await;
+    let base = DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    // Varied rows: minutes over the last 8 h, hours over the last 5 days, some in the future;
+    // a second target with only old hour rows.
+    sqlx::query(
+        "INSERT INTO probe_rollups (target, resolution, bucket_start, count, failures, \
+                                    latency_histogram, latency_sum_ms) \
+         SELECT 'a', 'minute', t, 3 + (extract(epoch FROM t)::bigint / 60) % 7, \
+                (extract(epoch FROM t)::bigint / 60) % 3, \
+                ARRAY[(extract(epoch FROM t)::bigint / 60) % 5, 1, 0, 2, 0, 0, 0, 0, 0, 0, 1], 10 \
+         FROM generate_series($1::timestamptz - interval '8 hours', $1::timestamptz + interval '2 hours', \
+                              interval '1 minute') AS t \
+         UNION ALL \
+         SELECT tg, 'hour', t, 100 + (extract(epoch FROM t)::bigint / 3600) % 11, \
+                (extract(epoch FROM t)::bigint / 3600) % 4, \
+                ARRAY[0, 0, (extract(epoch FROM t)::bigint / 3600) % 9, 50, 0, 0, 0, 0, 0, 3, 0], 10 \
+         FROM generate_series($1::timestamptz - interval '5 days', $1::timestamptz + interval '2 hours', \
+                              interval '1 hour') AS t, \
+              unnest(ARRAY['a', 'b']) AS tg \
+         WHERE tg = 'a' OR t < $1::timestamptz - interval '2 days'",
+    )
+    .bind(base)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let targets = vec!["a".to_owned(), "b".to_owned(), "none".to_owned()];
+    for offset in [0, 1, 37 * 60 + 13, 59 * 60 + 59] {
+        let now = base + TimeDelta::seconds(offset);
+        let got = slo::read_windows(&store, &targets, now).await.unwrap();
+        let this_hour = base + TimeDelta::hours(offset / 3600);
+        for target in &targets {
+            for w in berth::alerts::burn_rate::WINDOWS {
+                let span = TimeDelta::from_std(w).unwrap();
+                let (hours, minutes_from) = if w <= Duration::from_secs(6 * 3600) {
+                    (None, now - span)
+                } else {
+                    let from = this_hour - span;
+                    (Some(from), this_hour)
+                };
+                let want: (i64, i64, Vec<i64>) = sqlx::query_as(
+                    "SELECT count(*), coalesce(sum(count), 0)::bigint, ARRAY[ \
+                        coalesce(sum(latency_histogram[1]), 0)::bigint, \
+                        coalesce(sum(latency_histogram[3]), 0)::bigint, \
+                        coalesce(sum(latency_histogram[11]), 0)::bigint, \
+                        coalesce(sum(failures), 0)::bigint] \
+                     FROM probe_rollups WHERE target = $1 AND ( \
+                       (resolution = 'minute' AND bucket_start >= $2 AND bucket_start < $3) \
+                       OR (resolution = 'hour' AND bucket_start >= $4 AND bucket_start < $5))",
+                )
+                .bind(target)
+                .bind(minutes_from)
+                .bind(now)
+                .bind(hours.unwrap_or(now))
+                .bind(if hours.is_some() { this_hour } else { now })
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+                let c = got.get(target).and_then(|t| t.get(&w));
+                if want.0 == 0 {
+                    assert!(c.is_none(), "{target} {w:?} at {now}: no rows, no window");
+                    continue;
+                }
+                let c = c.unwrap_or_else(|| panic!("{target} {w:?} at {now}: missing"));
+                assert_eq!(
+                    (
+                        c.count,
+                        vec![c.histogram[0], c.histogram[2], c.histogram[10], c.failures]
+                    ),
+                    (want.1, want.2),
+                    "{target} {w:?} at {now}"
+                );
+            }
+        }
+    }
+}
+
 fn bodies_about(inbox: &Shared, rule: &str, slack: bool) -> Vec<String> {
     let inbox = inbox.lock().unwrap();
     inbox
