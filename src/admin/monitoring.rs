@@ -188,31 +188,19 @@ pub async fn uptime(
     headers: HeaderMap,
     query: QueryResult,
 ) -> Result<Response, ApiError> {
-    let (req, rights, question) = admit(&state, &headers, query).await?;
-    let answers = state.answers.clone();
-    answers
-        .answer(
-            "uptime",
-            question,
-            Encoding::accepted(&headers),
-            rights,
-            move |scope| async move {
-                let page = summaries(&state, &scope, req).await?;
-                Ok(page.map(|s| {
-                    let (namespace, kind, name) = parts(&s.target);
-                    UptimeItem {
-                        namespace,
-                        kind,
-                        name,
-                        samples: s.samples,
-                        failures: s.failures,
-                        uptime_percent: s.uptime_percent(),
-                        target: s.target,
-                    }
-                }))
-            },
-        )
-        .await
+    report(state, &headers, query, "uptime", |s| {
+        let (namespace, kind, name) = parts(&s.target);
+        UptimeItem {
+            namespace,
+            kind,
+            name,
+            samples: s.samples,
+            failures: s.failures,
+            uptime_percent: s.uptime_percent(),
+            target: s.target,
+        }
+    })
+    .await
 }
 
 /// `GET /monitoring/performance`.
@@ -221,31 +209,40 @@ pub async fn performance(
     headers: HeaderMap,
     query: QueryResult,
 ) -> Result<Response, ApiError> {
-    let (req, rights, question) = admit(&state, &headers, query).await?;
+    report(state, &headers, query, "performance", |s| {
+        let (namespace, kind, name) = parts(&s.target);
+        PerformanceItem {
+            namespace,
+            kind,
+            name,
+            samples: s.samples,
+            p50_ms: s.quantile_ms(0.50),
+            p95_ms: s.quantile_ms(0.95),
+            p99_ms: s.quantile_ms(0.99),
+            mean_ms: s.mean_ms(),
+            target: s.target,
+        }
+    })
+    .await
+}
+
+/// One page of summaries, each shown as `item`, through the shared answers.
+async fn report<T: Serialize + Send + 'static>(
+    state: AdminState,
+    headers: &HeaderMap,
+    query: QueryResult,
+    endpoint: &'static str,
+    item: fn(Summary) -> T,
+) -> Result<Response, ApiError> {
+    let (req, rights, question) = admit(&state, headers, query).await?;
     let answers = state.answers.clone();
     answers
         .answer(
-            "performance",
+            endpoint,
             question,
-            Encoding::accepted(&headers),
+            Encoding::accepted(headers),
             rights,
-            move |scope| async move {
-                let page = summaries(&state, &scope, req).await?;
-                Ok(page.map(|s| {
-                    let (namespace, kind, name) = parts(&s.target);
-                    PerformanceItem {
-                        namespace,
-                        kind,
-                        name,
-                        samples: s.samples,
-                        p50_ms: s.quantile_ms(0.50),
-                        p95_ms: s.quantile_ms(0.95),
-                        p99_ms: s.quantile_ms(0.99),
-                        mean_ms: s.mean_ms(),
-                        target: s.target,
-                    }
-                }))
-            },
+            move |scope| async move { Ok(summaries(&state, &scope, req).await?.map(item)) },
         )
         .await
 }
