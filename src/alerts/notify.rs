@@ -124,7 +124,11 @@ pub fn payload(format: Format, event: Event, alert: &Alert) -> Value {
             "[FIRING {}] {} on {resource}: {}",
             alert.severity, alert.rule, alert.message
         ),
-        Event::Resolved => format!("[RESOLVED] {} on {resource}: {}", alert.rule, alert.message),
+        // The stored message is the last evaluation that fired, not the one that cleared it.
+        Event::Resolved => format!(
+            "[RESOLVED] {} on {resource}; last seen firing: {}",
+            alert.rule, alert.message
+        ),
     };
     match format {
         Format::Json => json!({
