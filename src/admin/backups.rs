@@ -87,7 +87,6 @@ pub async fn list(
     state.gate.require(&caller, &access).await?;
     let question = format!("{q:?}");
     let filter = filter(q)?;
-    let platforms = platforms(&state, &filter);
     let store = state.store.clone().ok_or_else(|| {
         ApiError::Unavailable("berth runs without a history database (--database-url)".into())
     })?;
@@ -96,6 +95,7 @@ pub async fn list(
         caller,
     };
     // The permission above covers every row; the answer depends on nothing else.
+    let shared = state.clone();
     state
         .answers
         .answer(
@@ -104,6 +104,8 @@ pub async fn list(
             Encoding::accepted(&headers),
             rights,
             move |_| async move {
+                // Made with the page, so a shared answer serves both.
+                let platforms = platforms(&shared, &filter);
                 let page = Catalogue::new(store).list(&filter).await.map_err(|e| {
                     tracing::warn!(error = %e, "listing backups failed");
                     ApiError::Unavailable("the history database did not answer; try again".into())

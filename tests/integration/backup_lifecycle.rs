@@ -16,19 +16,6 @@ use crate::{
     support::{self, ControllerProcess, apply, eventually, get_json, kubectl},
 };
 
-/// Requests the controller sent to `provider` for `operation`, from its `/metrics`.
-async fn sent(c: &ControllerProcess, provider: &str, operation: &str) -> u64 {
-    let (_, text) = c.get("/metrics").await.expect("metrics");
-    text.lines()
-        .filter(|l| {
-            l.starts_with("berth_provider_requests_total{")
-                && l.contains(&format!("provider=\"{provider}\""))
-                && l.contains(&format!("operation=\"{operation}\""))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
 async fn admin_get(c: &ControllerProcess, query: &str) -> serde_json::Value {
     let admin = &support::stack().plane.admin().token;
     let path = format!("/api/admin/monitoring/backups?{query}");
@@ -55,16 +42,7 @@ async fn supabase_backups_are_listed_beside_berths() {
     let client = support::client().await;
     let ns = support::namespace(&client, "backup_supabase").await;
     let sb = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let projects: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/v1/projects", sb.supabase_url()))
-        .bearer_auth(&sb.tokens().supabase)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let project = projects[0]["ref"].as_str().unwrap().to_string();
+    let project = support::supabase_project_ref(&sb).await;
     let source = source_db(500, 50).await;
     let (_store, url) = history_store().await;
     let dir = tempfile::tempdir().unwrap();
@@ -166,7 +144,9 @@ async fn supabase_backups_are_listed_beside_berths() {
     assert_eq!(berth_only["platforms"], serde_json::json!([]));
 
     // Many admin reads later, Supabase was still asked only by the reconciler.
-    let before = sent(&controller, "supabase", "list backups").await;
+    let before = controller
+        .provider_requests("supabase", "list backups")
+        .await;
     assert!(
         (1..=3).contains(&before),
         "{before} reads of Supabase's backups"
@@ -174,7 +154,12 @@ async fn supabase_backups_are_listed_beside_berths() {
     for _ in 0..10 {
         admin_get(&controller, &scope).await;
     }
-    assert_eq!(sent(&controller, "supabase", "list backups").await, before);
+    assert_eq!(
+        controller
+            .provider_requests("supabase", "list backups")
+            .await,
+        before
+    );
 }
 
 fn policy(name: &str, destination: &str, deletion: &str) -> String {

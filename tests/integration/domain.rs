@@ -128,19 +128,6 @@ async fn ready(ns: &str, name: &str, c: &ControllerProcess) -> serde_json::Value
     }
 }
 
-/// HTTP attempts the controller sent for `operation` of `provider` (all outcomes).
-async fn sent(c: &ControllerProcess, provider: &str, operation: &str) -> u64 {
-    let (_, text) = c.get("/metrics").await.expect("metrics");
-    text.lines()
-        .filter(|l| {
-            l.starts_with("berth_provider_requests_total{")
-                && l.contains(&format!("provider=\"{provider}\""))
-                && l.contains(&format!("operation=\"{operation}\""))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
 fn set_of(v: Vec<String>) -> BTreeSet<String> {
     v.into_iter().collect()
 }
@@ -234,7 +221,7 @@ async fn platform_and_explicit_domains_converge_resync_without_writes_and_clean_
     ];
     let mut before = Vec::new();
     for (p, o) in writes {
-        before.push(sent(&controller, p, o).await);
+        before.push(controller.provider_requests(p, o).await);
     }
     assert!(before[0] >= 1, "records were written with rrset PATCHes");
     let stamp = format!("resync-{}", rand::random::<u32>());
@@ -261,7 +248,7 @@ async fn platform_and_explicit_domains_converge_resync_without_writes_and_clean_
     }
     for ((p, o), b) in writes.iter().zip(&before) {
         assert_eq!(
-            sent(&controller, p, o).await,
+            controller.provider_requests(p, o).await,
             *b,
             "{p} {o} after a resync\n{}",
             controller.log()
@@ -418,7 +405,12 @@ async fn foreign_records_stall_by_name_and_observe_writes_nothing() {
         dns.a(&format!("blog.{z}")).await.unwrap().is_empty(),
         "Observe wrote nothing"
     );
-    assert_eq!(sent(&controller, "powerdns", "patch rrsets").await, 0);
+    assert_eq!(
+        controller
+            .provider_requests("powerdns", "patch rrsets")
+            .await,
+        0
+    );
     let set = admin_client(&w.pdns)
         .list_records(z)
         .await

@@ -14,7 +14,7 @@ use berth::{
     sandbox::{FaultConfig, Sandbox, SandboxConfig, SandboxHandle, Server, Steps},
 };
 
-use crate::support::eventually;
+use crate::support::{self, eventually};
 
 async fn sandbox() -> SandboxHandle {
     Sandbox::start(SandboxConfig {
@@ -27,20 +27,6 @@ async fn sandbox() -> SandboxHandle {
     })
     .await
     .expect("sandbox starts")
-}
-
-/// The fixture project's ref, read with a plain request.
-async fn project_ref(sb: &SandboxHandle) -> String {
-    let projects: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/v1/projects", sb.supabase_url()))
-        .bearer_auth(&sb.tokens().supabase)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    projects[0]["ref"].as_str().unwrap().to_owned()
 }
 
 fn client(sb: &SandboxHandle, token: &str, reference: &str) -> (Supabase, Arc<HttpMetrics>) {
@@ -63,7 +49,7 @@ fn client(sb: &SandboxHandle, token: &str, reference: &str) -> (Supabase, Arc<Ht
 #[tokio::test]
 async fn supabase_health_reports_project_status_and_the_database_service() {
     let sb = sandbox().await;
-    let reference = project_ref(&sb).await;
+    let reference = support::supabase_project_ref(&sb).await;
     let (supabase, _) = client(&sb, &sb.tokens().supabase, &reference);
     let health = supabase.health().await.unwrap();
     assert_eq!(health.status, "ACTIVE_HEALTHY");
@@ -84,7 +70,7 @@ async fn supabase_health_reports_project_status_and_the_database_service() {
 #[tokio::test]
 async fn supabase_backups_come_with_the_pitr_window() {
     let sb = sandbox().await;
-    let reference = project_ref(&sb).await;
+    let reference = support::supabase_project_ref(&sb).await;
     let (supabase, _) = client(&sb, &sb.tokens().supabase, &reference);
     let listed = supabase.backups().await.unwrap();
     assert_eq!(listed.backups.len(), 7);
@@ -112,7 +98,7 @@ async fn supabase_backups_come_with_the_pitr_window() {
 #[tokio::test]
 async fn supabase_restore_request_puts_the_project_into_restoring() {
     let sb = sandbox().await;
-    let reference = project_ref(&sb).await;
+    let reference = support::supabase_project_ref(&sb).await;
     let (supabase, metrics) = client(&sb, &sb.tokens().supabase, &reference);
     let (earliest, latest) = supabase.backups().await.unwrap().pitr_window.unwrap();
 
@@ -143,7 +129,7 @@ async fn supabase_restore_request_puts_the_project_into_restoring() {
 #[tokio::test]
 async fn supabase_errors_are_typed() {
     let sb = sandbox().await;
-    let reference = project_ref(&sb).await;
+    let reference = support::supabase_project_ref(&sb).await;
     let (missing, _) = client(&sb, &sb.tokens().supabase, "zzzzzzzzzzzzzzzzzzzz");
     let err = missing.project().await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");

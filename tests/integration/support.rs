@@ -184,6 +184,20 @@ pub struct ControllerProcess {
 }
 
 impl ControllerProcess {
+    /// HTTP attempts this controller sent for `operation` of `provider` (all outcomes), from
+    /// its `/metrics`.
+    pub async fn provider_requests(&self, provider: &str, operation: &str) -> u64 {
+        let (_, text) = self.get("/metrics").await.expect("metrics");
+        text.lines()
+            .filter(|l| {
+                l.starts_with("berth_provider_requests_total{")
+                    && l.contains(&format!("provider=\"{provider}\""))
+                    && l.contains(&format!("operation=\"{operation}\""))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
     /// `GET path` on this controller's HTTP port, as `token` when given: the status and the
     /// JSON body.
     pub async fn api_get(
@@ -365,4 +379,18 @@ pub async fn database(prefix: &str) -> String {
         .await
         .expect("create database");
     pg.url(&name)
+}
+
+/// The sandbox's fixture Supabase project ref, read with a plain request.
+pub async fn supabase_project_ref(sb: &berth::sandbox::SandboxHandle) -> String {
+    let projects: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/v1/projects", sb.supabase_url()))
+        .bearer_auth(&sb.tokens().supabase)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    projects[0]["ref"].as_str().unwrap().to_owned()
 }
