@@ -1,9 +1,13 @@
-//! The admin API under load: a real kube-apiserver + etcd and Postgres (started here), N
-//! Deployments (default 1000) in the cluster, 30 days of probe rollups for each of them
-//! (hour rows for 30 days, minute rows for the last 6 hours, day rows; seeded with
-//! `generate_series`), a few thousand alerts, and a `berth controller` process (which also runs
-//! the alert evaluation every 30 s over all of it meanwhile). `wrk` (Debian's `wrk` package)
-//! drives each endpoint with 500 connections; p50/p99 latency and throughput are printed.
+//! The admin API under load: a real kube-apiserver + etcd and Postgres (started here), a live
+//! estate of N Deployments (default 1000; on Vercel in the sandbox, in 10 Environments, all
+//! converged by the controller before the runs, so status answers carry live releases), 30
+//! days of probe rollups for each of them (hour rows for 30 days, minute rows for the last 6
+//! hours, day rows; seeded with `generate_series`), a few thousand alerts, and a `berth
+//! controller` process (which meanwhile probes every Deployment every 30 s and runs the alert
+//! evaluation every 30 s over all of it). `wrk` (Debian's `wrk` package) drives each endpoint
+//! with 500 connections; p50/p99 latency, throughput and the answer's size are printed.
+//! Last, the largest plain answer is served by a bare server in this process, which does
+//! nothing but write those bytes: the floor this machine sets for an answer of that size.
 //!
 //! `scripts/bench-admin` installs `wrk` and the control plane binaries and runs this;
 //! `BERTH_BENCH_SERVICES`, `BERTH_BENCH_CONNECTIONS` and `BERTH_BENCH_SECONDS` shrink it,
@@ -21,10 +25,10 @@ use berth::{
     devstack::{ControlPlane, Postgres, free_port},
     store::Store,
 };
-use futures::{StreamExt, TryStreamExt, stream};
-use kube::{Api, Client, api::PostParams};
+use bytes::Bytes;
+use kube::{Api, api::PostParams};
 use serde_json::json;
-use support::{env_or, spawn_controller, wait_ready};
+use support::{controller_log, env_or, estate::Estate, spawn_controller, wait_ready};
 
 #[path = "support/mod.rs"]
 mod support;
@@ -71,6 +75,9 @@ const ENDPOINTS: &[(&str, &str, bool)] = &[
 
 const NAMESPACE: &str = "bench";
 
+/// The endpoint whose plain answer is also served by a bare server, for comparison.
+const FLOOR_OF: &str = "deployment status (limit=1000)";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -98,12 +105,14 @@ async fn main() -> anyhow::Result<()> {
         .create(&PostParams::default(), &ns)
         .await?;
 
-    let started = Instant::now();
-    create_deployments(&client, services).await?;
-    println!(
-        "{services} Deployments created in {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
+    let estate = Estate {
+        namespace: NAMESPACE,
+        environments: 10,
+        variables: 5,
+        deployments: usize::try_from(services)?,
+        health_check: json!({}),
+    };
+    let sb = estate.sandbox().await?;
 
     let url = database(&postgres).await?;
     let store = Store::connect_lazy(&url, 4)?;
@@ -123,9 +132,26 @@ async fn main() -> anyhow::Result<()> {
         &[
             ("BERTH_DATABASE_URL", url.clone()),
             ("POD_NAMESPACE", NAMESPACE.to_string()),
+            ("BERTH_HEALTH_CHECK_VIA", sb.apps_url().to_string()),
+            // One Vercel team holds the whole estate; a higher budget converges it sooner.
+            ("BERTH_PROVIDER_RATE", "200".to_string()),
         ],
     )?;
     wait_ready(port, Duration::from_secs(120)).await?;
+    let started = Instant::now();
+    estate.create(&client, &sb).await?;
+    let converged = estate
+        .converge(
+            &client,
+            started,
+            &controller_log(&plane, "bench-admin", port),
+            || {},
+        )
+        .await?;
+    println!(
+        "{services} Deployments in 10 Environments live after {:.1}s",
+        converged.as_secs_f64()
+    );
     let token = plane.admin().token.clone();
 
     println!(
@@ -133,18 +159,36 @@ async fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
     );
     println!(
-        "{:<36} {:>10} {:>10} {:>12} {:>8}",
-        "endpoint", "p50 ms", "p99 ms", "req/s", "non-2xx"
+        "{:<36} {:>8} {:>10} {:>10} {:>12} {:>8}",
+        "endpoint", "KiB", "p50 ms", "p99 ms", "req/s", "non-2xx"
     );
+    let row = |label: &str, body: &Bytes, r: &WrkResult| {
+        println!(
+            "{label:<36} {:>8.1} {:>10.1} {:>10.1} {:>12.0} {:>8}",
+            body.len() as f64 / 1024.0,
+            r.p50_ms,
+            r.p99_ms,
+            r.rps,
+            r.non_2xx
+        );
+    };
+    let mut floor = None;
     for (label, path, gzip) in ENDPOINTS.iter().filter(|(label, ..)| chosen(label)) {
         let url = format!("http://127.0.0.1:{port}{path}");
+        let body = answer(&url, &token, *gzip).await?;
         // A short warm-up fills the permission caches and the connection pool.
         wrk(&url, &token, *gzip, 50, 2)?;
         let r = wrk(&url, &token, *gzip, connections, seconds)?;
-        println!(
-            "{label:<36} {:>10.1} {:>10.1} {:>12.0} {:>8}",
-            r.p50_ms, r.p99_ms, r.rps, r.non_2xx
-        );
+        row(label, &body, &r);
+        if *label == FLOOR_OF {
+            floor = Some(body);
+        }
+    }
+    if let Some(body) = floor {
+        let url = bare_server(body.clone()).await?;
+        wrk(&url, &token, false, 50, 2)?;
+        let r = wrk(&url, &token, false, connections, seconds)?;
+        row("  the same bytes, bare server", &body, &r);
     }
     if env_or("BERTH_BENCH_HOLD", 0) == 1 {
         let token_file = plane.dir.join("bench-token");
@@ -160,27 +204,31 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_deployments(client: &Client, n: u64) -> anyhow::Result<()> {
-    let api: Api<berth::api::Deployment> = Api::namespaced(client.clone(), NAMESPACE);
-    stream::iter(0..n)
-        .map(|i| {
-            let api = api.clone();
-            async move {
-                let d = serde_json::from_value(json!({
-                    "apiVersion": "berth.dev/v1alpha1", "kind": "Deployment",
-                    "metadata": {"name": format!("svc-{i:04}")},
-                    "spec": {"environmentRef": {"name": format!("env-{}", i % 10)},
-                             "service": {"railway": {"serviceId": format!("svc-{i}")}},
-                             "source": {"repo": "bench/app", "commit": "abcdef1"}},
-                }))?;
-                api.create(&PostParams::default(), &d).await?;
-                anyhow::Ok(())
-            }
-        })
-        .buffer_unordered(16)
-        .try_collect::<Vec<_>>()
-        .await?;
-    Ok(())
+/// The body `url` answers (compressed when `gzip`: this client does not decode it).
+async fn answer(url: &str, token: &str, gzip: bool) -> anyhow::Result<Bytes> {
+    let mut request = reqwest::Client::new().get(url).bearer_auth(token);
+    if gzip {
+        request = request.header("Accept-Encoding", "gzip");
+    }
+    let response = request.send().await?.error_for_status()?;
+    Ok(response.bytes().await?)
+}
+
+/// A server on a free loopback port that answers every request with `body` as JSON and does
+/// nothing else (no routing, no authentication, no view); its URL.
+async fn bare_server(body: Bytes) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    let app = axum::Router::new().fallback(move || {
+        let body = body.clone();
+        async move { ([("content-type", "application/json")], body) }
+    });
+    // As the admin server does (see `run.rs`).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
 }
 
 async fn database(postgres: &Postgres) -> anyhow::Result<String> {

@@ -23,22 +23,25 @@ use std::{
 };
 
 use berth::{
-    api::{Deployment, Environment},
+    api::Deployment,
     devstack::{ControlPlane, free_port},
     providers::{
         deploys::Deploys,
         http::{BudgetConfig, HttpMetrics, ProviderHttp, Secret},
         vercel::VercelClient,
     },
-    sandbox::{Fixtures, Sandbox, SandboxConfig, SandboxHandle, Steps},
+    sandbox::SandboxHandle,
 };
-use futures::{StreamExt, TryStreamExt, stream};
 use kube::{
-    Api, Client,
-    api::{ListParams, Patch, PatchParams, PostParams},
+    Api,
+    api::{Patch, PatchParams, PostParams},
 };
 use serde_json::{Value, json};
-use support::{controller_log, env_or, memory_mib, spawn_controller, wait_ready};
+use support::{
+    controller_log, env_or,
+    estate::{Estate, deployment_name},
+    memory_mib, spawn_controller, wait_ready,
+};
 
 #[path = "support/mod.rs"]
 mod support;
@@ -59,7 +62,15 @@ async fn main() -> anyhow::Result<()> {
     let plane = ControlPlane::start().await?;
     let client = plane.client().await?;
     berth::crdgen::install(&client, Duration::from_secs(60)).await?;
-    let sb = sandbox(envs, deps).await?;
+    let estate = Estate {
+        namespace: NS,
+        environments: envs,
+        variables: vars,
+        deployments: deps,
+        // Release checks every second, so that verification does not dominate convergence.
+        health_check: json!({"interval": "1s", "timeout": "500ms", "successThreshold": 1}),
+    };
+    let sb = estate.sandbox().await?;
     let ns: k8s_openapi::api::core::v1::Namespace =
         serde_json::from_value(json!({"metadata": {"name": NS}}))?;
     Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
@@ -90,31 +101,12 @@ async fn main() -> anyhow::Result<()> {
 
     // 1. Convergence.
     let start = Instant::now();
-    create(&client, &sb, envs, vars, deps).await?;
+    estate.create(&client, &sb).await?;
     let created = start.elapsed();
     let mut peak = 0.0_f64;
-    let mut last_print = Instant::now();
-    loop {
-        peak = peak.max(memory_mib(pid).0);
-        let (ready_envs, live) = progress(&client).await?;
-        if ready_envs == envs && live == deps {
-            break;
-        }
-        if last_print.elapsed() > Duration::from_secs(15) {
-            println!(
-                "  {:.0}s: {ready_envs}/{envs} Environments Ready, {live}/{deps} Deployments Live",
-                start.elapsed().as_secs_f64()
-            );
-            last_print = Instant::now();
-        }
-        anyhow::ensure!(
-            start.elapsed() < Duration::from_secs(1200),
-            "not converged after 20 min: {ready_envs}/{envs} Environments, {live}/{deps} Deployments (log: {})",
-            log.display()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let converged = start.elapsed();
+    let converged = estate
+        .converge(&client, start, &log, || peak = peak.max(memory_mib(pid).0))
+        .await?;
     let (_, hwm) = memory_mib(pid);
     println!(
         "converge: created in {:.1}s; all Ready/Live after {:.1}s (goal <= 60s); controller RSS peak {:.1}MiB",
@@ -172,10 +164,10 @@ async fn main() -> anyhow::Result<()> {
     let mut latencies = Vec::new();
     for i in 0..samples.min(deps) {
         let commit = format!("{:040x}", 0xfeed_0000_u64 + i as u64);
-        let project = format!("svc-{i}");
+        let project = deployment_name(i);
         let t0 = Instant::now();
         api.patch(
-            &format!("dep-{i}"),
+            &project,
             &PatchParams::default(),
             &Patch::Merge(json!({"spec": {"source": {"commit": commit}}})),
         )
@@ -210,129 +202,6 @@ async fn main() -> anyhow::Result<()> {
     }
     proc.stop();
     Ok(())
-}
-
-async fn sandbox(envs: usize, deps: usize) -> anyhow::Result<SandboxHandle> {
-    let mut projects: Vec<String> = (0..envs).map(|e| format!("env-{e}")).collect();
-    projects.extend((0..deps).map(|d| format!("svc-{d}")));
-    Ok(Sandbox::start(SandboxConfig {
-        seed: 7,
-        steps: Steps {
-            queue: Duration::from_millis(20),
-            build: Duration::from_millis(200),
-            deploy: Duration::from_millis(200),
-        },
-        fixtures: Fixtures {
-            vercel_projects: projects,
-            ..Fixtures::default()
-        },
-        ..SandboxConfig::default()
-    })
-    .await?)
-}
-
-async fn create(
-    client: &Client,
-    sb: &SandboxHandle,
-    envs: usize,
-    vars: usize,
-    deps: usize,
-) -> anyhow::Result<()> {
-    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), NS);
-    let shared: BTreeMap<String, String> = (0..vars)
-        .map(|v| (format!("k{v}"), format!("secret-value-{v}")))
-        .collect();
-    for (name, data) in [
-        (
-            "vercel-token",
-            BTreeMap::from([("token".to_string(), sb.tokens().vercel.clone())]),
-        ),
-        ("app-secrets", shared),
-    ] {
-        let s = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data}))?;
-        secrets.create(&PostParams::default(), &s).await?;
-    }
-    let environments = (0..envs).map(|e| {
-        let variables: Vec<Value> = (0..vars)
-            .map(|v| {
-                let target = json!([{"vercelProject": format!("env-{e}"), "vercelTargets": ["production", "preview"]}]);
-                if v % 5 == 0 {
-                    json!({"name": format!("SECRET_{v}"), "valueFrom": {"secretKeyRef": {"name": "app-secrets", "key": format!("k{v}")}}, "targets": target})
-                } else {
-                    json!({"name": format!("VAR_{v}"), "value": format!("value-{e}-{v}"), "targets": target})
-                }
-            })
-            .collect();
-        json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Environment", "metadata": {"name": format!("env-{e}")}, "spec": {
-            "providers": {"vercel": {"teamId": berth::sandbox::VERCEL_TEAM_ID, "tokenSecretRef": {"name": "vercel-token", "key": "token"}, "endpoint": sb.vercel_url()}},
-            "variables": variables}})
-    });
-    let deployments = (0..deps).map(|d| {
-        json!({"apiVersion": "berth.dev/v1alpha1", "kind": "Deployment", "metadata": {"name": format!("dep-{d}")}, "spec": {
-            "environmentRef": {"name": format!("env-{}", d % envs.max(1))},
-            "service": {"vercel": {"project": format!("svc-{d}")}},
-            "source": {"repo": "vocilia/web", "ref": "main", "commit": format!("{:040x}", d + 1)},
-            "healthCheck": {"interval": "1s", "timeout": "500ms", "successThreshold": 1}}})
-    });
-    let env_api: Api<Environment> = Api::namespaced(client.clone(), NS);
-    let dep_api: Api<Deployment> = Api::namespaced(client.clone(), NS);
-    stream::iter(environments)
-        .map(|body| {
-            let api = env_api.clone();
-            async move {
-                api.create(&PostParams::default(), &serde_json::from_value(body)?)
-                    .await?;
-                anyhow::Ok(())
-            }
-        })
-        .buffer_unordered(16)
-        .try_collect::<Vec<_>>()
-        .await?;
-    stream::iter(deployments)
-        .map(|body| {
-            let api = dep_api.clone();
-            async move {
-                api.create(&PostParams::default(), &serde_json::from_value(body)?)
-                    .await?;
-                anyhow::Ok(())
-            }
-        })
-        .buffer_unordered(32)
-        .try_collect::<Vec<_>>()
-        .await?;
-    Ok(())
-}
-
-/// (Environments Ready, Deployments Live).
-async fn progress(client: &Client) -> anyhow::Result<(usize, usize)> {
-    let envs = Api::<Environment>::namespaced(client.clone(), NS)
-        .list(&ListParams::default())
-        .await?;
-    let ready = envs
-        .items
-        .iter()
-        .filter(|e| {
-            e.status.as_ref().is_some_and(|s| {
-                s.common
-                    .conditions
-                    .iter()
-                    .any(|c| c.type_ == "Ready" && c.status == "True")
-            })
-        })
-        .count();
-    let deps = Api::<Deployment>::namespaced(client.clone(), NS)
-        .list(&ListParams::default())
-        .await?;
-    let live = deps
-        .items
-        .iter()
-        .filter(|d| {
-            d.status
-                .as_ref()
-                .is_some_and(|s| s.phase == Some(berth::api::deployment::DeploymentPhase::Live))
-        })
-        .count();
-    Ok((ready, live))
 }
 
 async fn state(url: &str) -> anyhow::Result<Value> {

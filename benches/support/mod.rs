@@ -6,6 +6,8 @@ use std::{path::Path, time::Duration};
 
 use berth::devstack::{ControlPlane, Supervised};
 
+pub mod estate;
+
 /// `name` from the environment as a number, or `default`.
 pub fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
