@@ -24,7 +24,7 @@ use kube::{
     api::{ListParams, Patch, PatchParams},
 };
 use serde_json::json;
-use support::{env_or, memory_mib, spawn_controller, wait_ready};
+use support::{env_or, is_ready, memory_mib, spawn_controller, wait_ready};
 
 #[path = "support/mod.rs"]
 mod support;
@@ -147,12 +147,9 @@ async fn main() -> anyhow::Result<()> {
             .items
             .iter()
             .filter(|c| {
-                c.status.as_ref().is_some_and(|s| {
-                    s.common
-                        .conditions
-                        .iter()
-                        .any(|c| c.type_ == "Ready" && c.status == "True")
-                })
+                c.status
+                    .as_ref()
+                    .is_some_and(|s| is_ready(&s.common.conditions))
             })
             .count();
         if ready > 0 && first.is_none() {

@@ -151,12 +151,9 @@ impl Estate<'_> {
             .items
             .iter()
             .filter(|e| {
-                e.status.as_ref().is_some_and(|s| {
-                    s.common
-                        .conditions
-                        .iter()
-                        .any(|c| c.type_ == "Ready" && c.status == "True")
-                })
+                e.status
+                    .as_ref()
+                    .is_some_and(|s| super::is_ready(&s.common.conditions))
             })
             .count();
         let deps = Api::<Deployment>::namespaced(client.clone(), self.namespace)

@@ -46,6 +46,13 @@ pub fn spawn_controller(
     )?)
 }
 
+/// Whether `conditions` hold `Ready=True`.
+pub fn is_ready(conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]) -> bool {
+    conditions
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True")
+}
+
 /// Whether the controller on `port` answers `/readyz` with success.
 pub async fn ready(port: u16) -> bool {
     reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
