@@ -192,7 +192,12 @@ pub async fn serve(
         jobs,
         providers,
     };
-    let admin = crate::admin::AdminState::new(client.clone(), caches.clone(), store.clone());
+    let admin = crate::admin::AdminState::new(
+        client.clone(),
+        caches.clone(),
+        store.clone(),
+        args.monitoring.retention(),
+    );
     if let Some(store) = store.clone() {
         let config = alert_config(&args);
         let evaluator =

@@ -25,7 +25,7 @@ use axum::{
 };
 use kube::Client;
 
-use crate::{controllers::Caches, store::Store};
+use crate::{controllers::Caches, monitoring::rollup::Retention, store::Store};
 
 /// What the admin handlers share. Every request clones it (axum's `State`), so it is one
 /// `Arc`: cloning the parts (two kube clients, the caches, the pool) would cost a dozen
@@ -41,6 +41,9 @@ pub struct Shared {
     pub caches: Caches,
     /// The history store, when one is configured.
     pub store: Option<Store>,
+    /// What the monitoring jobs keep: reports reaching past the kept minute rollups are
+    /// answered over whole hours at that edge.
+    pub retention: Retention,
     /// Answers shared for a second between callers with the same rights.
     pub answers: answers::Answers,
     /// The deployment status view, rebuilt when the caches change.
@@ -49,12 +52,13 @@ pub struct Shared {
 
 impl AdminState {
     #[must_use]
-    pub fn new(client: Client, caches: Caches, store: Option<Store>) -> Self {
+    pub fn new(client: Client, caches: Caches, store: Option<Store>, retention: Retention) -> Self {
         Self(Arc::new(Shared {
             gate: auth::Gate::new(client.clone()),
             client,
             caches,
             store,
+            retention,
             answers: answers::Answers::default(),
             estate: estate::EstateViews::default(),
         }))

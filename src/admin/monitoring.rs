@@ -308,9 +308,12 @@ async fn summaries(
         ApiError::Unavailable("the history database did not answer; try again".into())
     };
 
+    // Edges older than the kept minute rollups are answered to the hour; the page says so.
+    let (from, to) =
+        report::answerable(req.from, req.to, state.retention.minutes_since(Utc::now()));
     // Candidates: probed now, or with history in the window; filtered by the query.
     let mut candidates: BTreeSet<String> =
-        report::targets_with_data(store.pool(), req.namespace.as_deref(), req.from, req.to)
+        report::targets_with_data(store.pool(), req.namespace.as_deref(), from, to)
             .await
             .map_err(unavailable)?
             .into_iter()
@@ -367,20 +370,19 @@ async fn summaries(
         None
     };
 
-    let mut found: BTreeMap<String, Summary> =
-        report::summarize(store.pool(), &page, req.from, req.to)
-            .await
-            .map_err(unavailable)?
-            .into_iter()
-            .map(|s| (s.target.clone(), s))
-            .collect();
+    let mut found: BTreeMap<String, Summary> = report::summarize(store.pool(), &page, from, to)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .map(|s| (s.target.clone(), s))
+        .collect();
     let items = page
         .into_iter()
         .map(|t| found.remove(&t).unwrap_or_else(|| Summary::empty(t)))
         .collect();
     Ok(Page {
-        from: req.from,
-        to: req.to,
+        from,
+        to,
         items,
         next_cursor,
     })

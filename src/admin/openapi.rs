@@ -221,7 +221,8 @@ fn schemas() -> Value {
     let nullable_time = json!({"type": ["string", "null"], "format": "date-time"});
     let window = |items: Value| {
         json!({"type": "object", "required": ["from", "to", "items", "nextCursor"], "properties": {
-            "from": timestamp, "to": timestamp,
+            "from": {"type": "string", "format": "date-time", "description": "The start of the window covered: as asked, or back to its hour when older than the kept minute rollups."},
+            "to": {"type": "string", "format": "date-time", "description": "The end of the window covered: as asked, or forward to its hour when older than the kept minute rollups."},
             "items": {"type": "array", "items": items},
             "nextCursor": nullable("string"),
         }})

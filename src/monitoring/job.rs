@@ -31,7 +31,10 @@ pub struct Args {
     /// Days raw probe samples are kept (rollups keep the history).
     #[arg(long, env = "BERTH_PROBE_SAMPLE_RETENTION_DAYS", default_value_t = 7)]
     pub probe_sample_retention_days: u32,
-    /// Days minute, hour and day rollups are kept.
+    /// Days minute rollups are kept; older reports are exact to the hour at their edges.
+    #[arg(long, env = "BERTH_PROBE_MINUTE_RETENTION_DAYS", default_value_t = 35, value_parser = clap::value_parser!(u32).range(1..))]
+    pub probe_minute_retention_days: u32,
+    /// Days hour and day rollups are kept.
     #[arg(long, env = "BERTH_PROBE_ROLLUP_RETENTION_DAYS", default_value_t = 400)]
     pub probe_rollup_retention_days: u32,
 }
@@ -40,7 +43,21 @@ impl Default for Args {
     fn default() -> Self {
         Self {
             probe_sample_retention_days: 7,
+            probe_minute_retention_days: 35,
             probe_rollup_retention_days: 400,
+        }
+    }
+}
+
+impl Args {
+    /// The retention these flags ask for.
+    #[must_use]
+    pub fn retention(&self) -> Retention {
+        let days = |d: u32| TimeDelta::days(i64::from(d));
+        Retention {
+            samples: days(self.probe_sample_retention_days),
+            minutes: days(self.probe_minute_retention_days),
+            rollups: days(self.probe_rollup_retention_days),
         }
     }
 }
@@ -63,10 +80,7 @@ impl Config {
     pub fn new(args: &Args, via: Option<String>) -> Self {
         Self {
             via,
-            retention: Retention {
-                samples: TimeDelta::days(i64::from(args.probe_sample_retention_days)),
-                rollups: TimeDelta::days(i64::from(args.probe_rollup_retention_days)),
-            },
+            retention: args.retention(),
             rollup_every: Duration::from_secs(30),
             prune_every: Duration::from_secs(3600),
             concurrency: 64,

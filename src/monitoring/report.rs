@@ -42,6 +42,33 @@ pub fn tile(from: DateTime<Utc>, to: DateTime<Utc>) -> Tiles {
     }
 }
 
+/// The window a report can answer exactly when minute rollups are kept from `minutes_since`
+/// (pure): unchanged when it needs no older minute; otherwise its start moves back to its hour,
+/// and its end forward to its hour too if a minute tile would still reach before
+/// `minutes_since`, so older edges are covered by hour rollups (which outlive minutes).
+#[must_use]
+pub fn answerable(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    minutes_since: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    // Every minute tile starts at or after the first minute of the window.
+    if Resolution::Minute.ceil(from) >= minutes_since {
+        return (from, to);
+    }
+    let from = Resolution::Hour.floor(from);
+    let reaches_back = tile(from, to)
+        .minutes
+        .iter()
+        .any(|m| !m.is_empty() && m.start < minutes_since);
+    let to = if reaches_back {
+        Resolution::Hour.ceil(to)
+    } else {
+        to
+    };
+    (from, to)
+}
+
 /// The whole `r` buckets inside `[lo, hi)`, or an empty range at `hi` when none fits.
 fn inner(r: Resolution, lo: DateTime<Utc>, hi: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let (a, b) = (r.ceil(lo), r.floor(hi));
@@ -305,6 +332,32 @@ mod tests {
             covered.dedup();
             prop_assert_eq!(n, covered.len(), "overlapping tiles");
             prop_assert_eq!(covered, want);
+        }
+    }
+
+    proptest! {
+        // Protects: a window reaching before the kept minutes is answered over a window that
+        // holds it, moved only to hour edges, whose minute tiles are all kept; a window whose
+        // minutes are all kept is answered as asked.
+        #[test]
+        fn answerable_windows_need_only_kept_minutes(
+            start in 0i64..(3 * 24 * 60), len in 0i64..(2 * 24 * 60), from_s in 0i64..60,
+            to_s in 0i64..60, since in 0i64..(5 * 24 * 60),
+        ) {
+            let base = t("2026-02-27T00:00:00Z");
+            let from = base + TimeDelta::minutes(start) + TimeDelta::seconds(from_s);
+            let to = from + TimeDelta::minutes(len) + TimeDelta::seconds(to_s + 1);
+            let since = base + TimeDelta::minutes(since);
+            let (f, e) = answerable(from, to, since);
+            prop_assert!(f <= from && e >= to);
+            prop_assert!(f == from || f == Resolution::Hour.floor(from));
+            prop_assert!(e == to || e == Resolution::Hour.ceil(to));
+            for m in tile(f, e).minutes {
+                prop_assert!(m.is_empty() || m.start >= since, "{m:?} before {since}");
+            }
+            if Resolution::Minute.ceil(from) >= since {
+                prop_assert_eq!((f, e), (from, to));
+            }
         }
     }
 

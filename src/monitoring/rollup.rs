@@ -22,7 +22,10 @@ pub const LOOKBACK: TimeDelta = TimeDelta::minutes(10);
 pub struct Retention {
     /// Raw samples (default 7 days).
     pub samples: TimeDelta,
-    /// Minute, hour and day rollups (default 400 days).
+    /// Minute rollups (default 35 days): they are nearly all the rows (1,440 a target a day),
+    /// and past a month reports need only hours at their edges.
+    pub minutes: TimeDelta,
+    /// Hour and day rollups (default 400 days).
     pub rollups: TimeDelta,
 }
 
@@ -30,8 +33,26 @@ impl Default for Retention {
     fn default() -> Self {
         Self {
             samples: TimeDelta::days(7),
+            minutes: TimeDelta::days(35),
             rollups: TimeDelta::days(400),
         }
+    }
+}
+
+impl Retention {
+    /// How long rollups of `r` are kept (minutes never longer than the rest).
+    #[must_use]
+    pub fn of(&self, r: Resolution) -> TimeDelta {
+        match r {
+            Resolution::Minute => self.minutes.min(self.rollups),
+            Resolution::Hour | Resolution::Day => self.rollups,
+        }
+    }
+
+    /// The oldest minute whose rollup is kept at `now`: reports need whole hours before it.
+    #[must_use]
+    pub fn minutes_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - self.of(Resolution::Minute)
     }
 }
 
@@ -249,7 +270,7 @@ pub async fn prune(
         rollups +=
             sqlx::query("DELETE FROM probe_rollups WHERE resolution = $1 AND bucket_start < $2")
                 .bind(r.as_str())
-                .bind(now - retention.rollups - r.step())
+                .bind(now - retention.of(r) - r.step())
                 .execute(pool)
                 .await
                 .map_err(Error::query("prune probe rollups"))?

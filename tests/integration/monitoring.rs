@@ -191,6 +191,11 @@ async fn probes_report_the_uptime_and_latency_a_degrading_server_served() {
         )
         .await;
     assert_eq!(status, Status::OK, "{up}");
+    assert_eq!(
+        (up["from"].as_str(), up["to"].as_str()),
+        (Some(&*from), Some(&*to)),
+        "{up}"
+    );
     let item = &up["items"][0];
     assert_eq!(item["target"], target.as_str(), "{up}");
     assert_eq!(
@@ -275,7 +280,8 @@ fn direct(samples: &[Sample], from: DateTime<Utc>, to: DateTime<Utc>) -> (i64, i
 // Protects: rollups are exact: every hour is the sum of its minutes and every day of its
 // hours; a report over any window (aligned or not, across day edges) equals the samples whose
 // minute starts inside it; a second pass and late samples within the look-back keep that
-// true; retention prunes samples after 7 days and rollups after 400, nothing sooner.
+// true; retention prunes samples after 7 days, minute rollups after 35 (reports then answer
+// over whole hours at edges older than that, still exactly) and the rest after 400.
 #[tokio::test]
 async fn rollups_sum_exactly_and_reports_are_exact_at_bucket_edges() {
     let pool = pool(&database().await).await;
@@ -350,24 +356,15 @@ async fn rollups_sum_exactly_and_reports_are_exact_at_bucket_edges() {
             start + TimeDelta::seconds(a + len),
         ));
     }
-    for (from, to) in windows {
-        let got = report::summarize(&pool, &targets, from, to).await.unwrap();
-        for t in &targets {
-            let mine: Vec<Sample> = samples.iter().filter(|s| &s.target == t).cloned().collect();
-            let (n, f, hist) = direct(&mine, from, to);
-            let row = got.iter().find(|s| &s.target == t);
-            match row {
-                None => assert_eq!(n, 0, "{t} over {from}..{to}"),
-                Some(s) => assert_eq!(
-                    (s.samples, s.failures, &s.histogram),
-                    (n, f, &hist),
-                    "{t} over {from}..{to}"
-                ),
-            }
-        }
-    }
+    // Every minute is kept: each window is answered as asked.
+    let kept_since = start - TimeDelta::days(1);
+    assert_eq!(
+        reports_match(&pool, &targets, &samples, &windows, kept_since).await,
+        0
+    );
 
-    // Retention: samples after 7 days, rollups after 400, nothing sooner.
+    // Retention: samples after 7 days, minute rollups after 35, hour and day rollups after
+    // 400, nothing sooner.
     let count = |sql: &'static str| {
         let pool = pool.clone();
         async move {
@@ -388,11 +385,67 @@ async fn rollups_sum_exactly_and_reports_are_exact_at_bucket_edges() {
         .unwrap();
     assert_eq!(p.samples, u64::try_from(before).unwrap());
     assert_eq!(p.rollups, 0, "rollups outlive samples");
+    let minutes = count("SELECT count(*) FROM probe_rollups WHERE resolution = 'minute'").await;
+    let coarse = count("SELECT count(*) FROM probe_rollups WHERE resolution <> 'minute'").await;
+    let p = rollup::prune(&pool, start + TimeDelta::days(35), &retention)
+        .await
+        .unwrap();
+    assert_eq!(p.rollups, 0, "minutes are kept 35 days");
+    // Minute rows go after 35 days, hours and days stay: the same windows are answered over
+    // whole hours at their edges, still exactly.
+    let now = end + TimeDelta::days(36);
+    let p = rollup::prune(&pool, now, &retention).await.unwrap();
+    assert_eq!(p.rollups, u64::try_from(minutes).unwrap());
+    assert_eq!(
+        count("SELECT count(*) FROM probe_rollups WHERE resolution <> 'minute'").await,
+        coarse
+    );
+    let widened = reports_match(
+        &pool,
+        &targets,
+        &samples,
+        &windows,
+        retention.minutes_since(now),
+    )
+    .await;
+    assert!(widened > 20, "only {widened} windows were moved to hours");
     let p = rollup::prune(&pool, end + TimeDelta::days(401), &retention)
         .await
         .unwrap();
     assert!(p.rollups > 0);
     assert_eq!(count("SELECT count(*) FROM probe_rollups").await, 0);
+}
+
+/// Checks that the report over each window, as [`report::answerable`] makes it with minute
+/// rollups kept from `minutes_since`, has exactly the samples whose minute starts in that
+/// window; how many windows it moved.
+async fn reports_match(
+    pool: &PgPool,
+    targets: &[String],
+    samples: &[Sample],
+    windows: &[(DateTime<Utc>, DateTime<Utc>)],
+    minutes_since: DateTime<Utc>,
+) -> usize {
+    let mut moved = 0;
+    for &asked in windows {
+        let (from, to) = report::answerable(asked.0, asked.1, minutes_since);
+        moved += usize::from((from, to) != asked);
+        let got = report::summarize(pool, targets, from, to).await.unwrap();
+        for t in targets {
+            let mine: Vec<Sample> = samples.iter().filter(|s| &s.target == t).cloned().collect();
+            let (n, f, hist) = direct(&mine, from, to);
+            let row = got.iter().find(|s| &s.target == t);
+            match row {
+                None => assert_eq!(n, 0, "{t} over {from}..{to}"),
+                Some(s) => assert_eq!(
+                    (s.samples, s.failures, &s.histogram),
+                    (n, f, &hist),
+                    "{t} over {from}..{to} (asked {asked:?})"
+                ),
+            }
+        }
+    }
+    moved
 }
 
 // Protects: the uptime and performance endpoints answer 401 without a valid token, 403 when
@@ -491,6 +544,20 @@ async fn monitoring_api_is_authenticated_and_shows_only_what_the_caller_may_see(
             "{q}: {body}"
         );
     }
+    // Edges older than the kept minute rollups (35 days by default) are answered over their
+    // whole hours, and the page says which window it covers.
+    let (s, body) = c
+        .api_get(
+            &format!("{up}?namespace={a}&from=2026-01-05T10:17:00Z&to=2026-01-06T08:05:30Z"),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(s, Status::OK, "{body}");
+    assert_eq!(
+        (body["from"].as_str(), body["to"].as_str()),
+        (Some("2026-01-05T10:00:00Z"), Some("2026-01-06T09:00:00Z")),
+        "{body}"
+    );
 
     let names = |body: &Value| -> Vec<String> {
         body["items"]

@@ -62,8 +62,12 @@ fn state(pool: Pool) -> AppState {
 async fn serve(state: AppState) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let admin =
-        berth::admin::AdminState::new(crate::support::client().await, state.caches.clone(), None);
+    let admin = berth::admin::AdminState::new(
+        crate::support::client().await,
+        state.caches.clone(),
+        None,
+        berth::monitoring::rollup::Retention::default(),
+    );
     tokio::spawn(async move { axum::serve(listener, router(state, admin)).await.unwrap() });
     format!("http://{addr}")
 }
