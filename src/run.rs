@@ -136,6 +136,7 @@ pub async fn serve(
         });
     }
     let alert_metrics = Arc::new(crate::alerts::AlertMetrics::default());
+    let open_alerts = crate::alerts::OpenAlerts::default();
     let ctx = Arc::new(Context {
         client: client.clone(),
         recorder: Recorder::new(
@@ -157,6 +158,7 @@ pub async fn serve(
         backups: store
             .clone()
             .map(|s| Arc::new(controllers::backup_policy::Runner::new(s))),
+        alerts: open_alerts.clone(),
     });
     let recorder = ctx.recorder.clone();
     let (caches, controllers) = controllers::run_all(ctx, shutdown.clone());
@@ -202,7 +204,8 @@ pub async fn serve(
         let config = alert_config(&args);
         let evaluator =
             crate::alerts::Evaluator::new(store, client.clone(), recorder, alert_metrics, config)
-                .context("cannot build the webhook client")?;
+                .context("cannot build the webhook client")?
+                .publishing_to(open_alerts);
         tokio::spawn(Arc::new(evaluator).run(
             caches.clone(),
             state.providers.clone(),

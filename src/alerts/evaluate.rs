@@ -14,7 +14,7 @@ use kube::{
 use tokio::sync::watch;
 
 use super::{
-    AlertMetrics, Error, Finding, Resource, Result, lifecycle,
+    AlertMetrics, Error, Finding, OpenAlerts, Resource, Result, lifecycle,
     notify::{self, Delivered, Notifier, Receiver, RetryPolicy},
     rules, slo,
 };
@@ -124,6 +124,8 @@ pub struct Evaluator {
     notifier: Notifier,
     metrics: Arc<AlertMetrics>,
     config: Config,
+    /// Where the Deployment reconciler reads each Deployment's open alerts.
+    open: Option<OpenAlerts>,
 }
 
 impl Evaluator {
@@ -142,7 +144,15 @@ impl Evaluator {
             recorder,
             metrics,
             config,
+            open: None,
         })
+    }
+
+    /// Publishes the open alerts of Deployments to `open` after every pass.
+    #[must_use]
+    pub fn publishing_to(mut self, open: OpenAlerts) -> Self {
+        self.open = Some(open);
+        self
     }
 
     /// The settings.
@@ -184,6 +194,20 @@ impl Evaluator {
         )
         .await?;
         self.announce(snapshot, &t).await;
+        if let Some(open) = &self.open {
+            let kind = <Deployment as kube::Resource>::kind(&());
+            let shown = snapshot.deployments.iter().map(|d| {
+                let conditions = d
+                    .status
+                    .as_ref()
+                    .map_or(&[][..], |s| &s.common.conditions[..]);
+                (
+                    Resource::object(&d.namespace().unwrap_or_default(), &kind, &d.name_any()),
+                    conditions,
+                )
+            });
+            open.publish(lifecycle::open_on(&self.store, &kind).await?, shown);
+        }
         report.fired = t.fired;
         report.resolved = t.resolved;
 

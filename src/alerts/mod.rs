@@ -7,6 +7,7 @@
 //!   probe_rollups (SQL) ──────────────────► slo    (pure) ─┴► findings
 //!   findings ─► lifecycle (alerts table: fire / dedup / resolve) ─► Events
 //!            ─► notify (receivers Secret, alert_notifications) ─► metrics
+//!            ─► open (each Deployment's `Alerting` condition, written by its reconciler)
 //! ```
 //! Every step takes `now` explicitly, so tests drive it with a simulated clock.
 
@@ -15,6 +16,7 @@ pub mod evaluate;
 pub mod lifecycle;
 pub mod metrics;
 pub mod notify;
+pub mod open;
 pub mod rules;
 pub mod slo;
 
@@ -23,6 +25,7 @@ use serde::Serialize;
 pub use evaluate::{Evaluator, Snapshot};
 pub use lifecycle::{Alert, AlertState};
 pub use metrics::AlertMetrics;
+pub use open::OpenAlerts;
 
 /// How urgent an alert is (the `severity` column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

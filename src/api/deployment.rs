@@ -33,6 +33,11 @@ use super::common::{
         json_path = ".status.current.revision"
     ),
     printcolumn(
+        name = "Alerting",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Alerting\")].status"
+    ),
+    printcolumn(
         name = "Environment",
         type_ = "string",
         json_path = ".spec.environmentRef.name",

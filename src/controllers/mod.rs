@@ -76,6 +76,8 @@ pub struct Context {
     /// Runs backups and verifications; `None` without a history database, where runs could
     /// not be recorded.
     pub backups: Option<Arc<backup_policy::Runner>>,
+    /// The open alerts of each object, published by the alert job (on the leader).
+    pub alerts: crate::alerts::OpenAlerts,
 }
 
 impl Context {
@@ -231,6 +233,10 @@ pub trait Reconciler: Managed {
     /// The kind's own conditions that are alerts: raising (`True`, a Warning) or clearing one is
     /// announced as an Event by the runtime.
     const ALERT_CONDITIONS: &'static [&'static str] = &[];
+
+    /// Whether the kind's objects carry the `Alerting` condition of their open alerts (see
+    /// [`crate::alerts::open`]); the alert job announces those with Events of its own.
+    const SHOWS_OPEN_ALERTS: bool = false;
 
     /// Brings the world closer to the spec and says how far it got.
     fn reconcile(

@@ -141,8 +141,16 @@ async fn pass<K: Reconciler>(
         sync,
         status: mut written,
         requeue,
-        conditions: extra,
+        conditions: mut extra,
     } = outcome;
+    if K::SHOWS_OPEN_ALERTS {
+        let resource = crate::alerts::Resource::object(
+            &obj.namespace().unwrap_or_default(),
+            K::KIND,
+            &obj.name_any(),
+        );
+        extra.extend(ctx.alerts.condition(&resource));
+    }
 
     let common = K::common_mut(&mut written);
     *common = K::common(next).clone();
@@ -404,7 +412,33 @@ where
     .predicate_filter(acted_on::<K>, PredicateConfig::default());
     let c = Controller::for_stream(objects, reader)
         .with_config(kube::runtime::controller::Config::default().concurrency(ctx.concurrency));
-    wire(c).reconcile_all_on(on_leadership(ctx.leader.clone()))
+    let c = wire(c).reconcile_all_on(on_leadership(ctx.leader.clone()));
+    if K::SHOWS_OPEN_ALERTS {
+        c.reconcile_on(woken_by_alerts::<K>(&ctx.alerts))
+    } else {
+        c
+    }
+}
+
+/// The objects of kind `K` whose `Alerting` condition the alert job found stale.
+fn woken_by_alerts<K: Reconciler>(
+    alerts: &crate::alerts::OpenAlerts,
+) -> impl Stream<Item = kube::runtime::reflector::ObjectRef<K>> + Send + 'static {
+    use tokio::sync::broadcast::error::RecvError;
+    futures::stream::unfold(alerts.wakes(), |mut wakes| async move {
+        loop {
+            match wakes.recv().await {
+                Ok(r) if r.kind == K::KIND => {
+                    let object =
+                        kube::runtime::reflector::ObjectRef::new(&r.name).within(&r.namespace);
+                    return Some((object, wakes));
+                }
+                // Names lost to lag come again with the next pass.
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
 }
 
 /// Drives a built controller until shutdown.

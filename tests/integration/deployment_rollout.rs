@@ -290,6 +290,55 @@ async fn releases_roll_out_and_bad_ones_are_rolled_back_and_held() {
     );
 }
 
+// Protects: an open alert shows on the Deployment as an `Alerting` condition (what
+// `kubectl get`, `kubectl wait` and GitOps health checks read): raised within a few alert
+// passes when a bad release is rolled back and held, naming the rule, and cleared when a good
+// commit releases the hold and the alert resolves.
+#[tokio::test]
+async fn open_alerts_show_as_the_alerting_condition() {
+    let client = support::client().await;
+    let ns = support::namespace(&client, "alerting").await;
+    let sb = sandbox(Duration::from_millis(200)).await;
+    let c = ControllerProcess::start_with_env(
+        &ns,
+        Some(database().await),
+        vec![
+            ("BERTH_HEALTH_CHECK_VIA", sb.apps_url().to_string()),
+            ("BERTH_ALERT_INTERVAL_SECONDS", "1".to_string()),
+        ],
+    );
+    c.wait_ready().await;
+    apply(&ns, &estate(&sb, C1));
+    wait_for(&ns, &c, "C1 live", |d| phase(d) == "Live").await;
+
+    sb.faults(Server::Vercel)
+        .unwrap()
+        .update(|f| f.build = BuildFault::Fail);
+    apply(&ns, &deployment(C2));
+    let alerting =
+        |d: &Value, status: &str| condition(d, "Alerting").is_some_and(|c| c["status"] == status);
+    let raised = wait_for(&ns, &c, "Alerting=True", |d| alerting(d, "True")).await;
+    assert_eq!(phase(&raised), "Held");
+    let cond = condition(&raised, "Alerting").unwrap();
+    assert_eq!(cond["reason"], "AlertsOpen", "{cond}");
+    let message = cond["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("deployment-rolled-back (warning): ") && message.contains(C2),
+        "{message}"
+    );
+    sb.faults(Server::Vercel).unwrap().clear();
+
+    apply(&ns, &deployment(C3));
+    let cleared = wait_for(&ns, &c, "Alerting=False", |d| alerting(d, "False")).await;
+    assert_eq!(phase(&cleared), "Live", "{:#}", cleared["status"]);
+    let cond = condition(&cleared, "Alerting").unwrap();
+    assert_eq!(
+        (cond["reason"].as_str(), cond["message"].as_str()),
+        (Some("NoOpenAlerts"), Some("")),
+        "{cond}"
+    );
+}
+
 // Protects: a new commit on a Live Deployment (the everyday `kubectl apply` or Git push)
 // starts exactly one provider deployment of that commit, goes Live on it with the new id and
 // URL in status, serves it, and names the previous release.

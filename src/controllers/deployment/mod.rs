@@ -47,6 +47,8 @@ use crate::{
 };
 
 impl Reconciler for Deployment {
+    const SHOWS_OPEN_ALERTS: bool = true;
+
     async fn reconcile(obj: Arc<Self>, ctx: Arc<Context>) -> Result<Outcome<Self::Status>, Error> {
         // Dereference (I/O): the Environment, and the credential of the one binding the
         // service needs (a missing DNS key must not hold up a release).
