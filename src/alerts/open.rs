@@ -12,6 +12,7 @@ use std::{
     sync::{Arc, PoisonError, RwLock},
 };
 
+use chrono::SecondsFormat;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use tokio::sync::broadcast;
 
@@ -120,8 +121,10 @@ fn severity_rank(severity: &str) -> u8 {
     }
 }
 
-/// The condition for these open alerts (pure): each as `rule (severity[, acknowledged by
-/// who]): message`.
+/// The condition for these open alerts (pure): each as `rule (severity, since when[,
+/// acknowledged by who])`. Not the alert's message: an SLO alert's burn rates change every
+/// pass, and a message that changes would wake the Deployment (and its provider reads) every
+/// pass; the message is in the alert's Event and the admin API.
 fn condition(open: &[Alert]) -> Desired {
     if open.is_empty() {
         return Desired {
@@ -147,7 +150,8 @@ fn condition(open: &[Alert]) -> Desired {
             (Some(by), true) => format!(", acknowledged by {by}"),
             _ => String::new(),
         };
-        message.push_str(&format!("{} ({}{ack}): {}", a.rule, a.severity, a.message));
+        let since = a.fired_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+        message.push_str(&format!("{} ({}, since {since}{ack})", a.rule, a.severity));
     }
     Desired {
         type_: ALERTING,
@@ -222,8 +226,8 @@ mod tests {
         assert_eq!((c.status, c.reason), ("True", ALERTS_OPEN));
         assert_eq!(
             c.message,
-            "slo-availability-page (critical): slo-availability-page holds; \
-             deployment-rolled-back (warning, acknowledged by alice): deployment-rolled-back holds"
+            "slo-availability-page (critical, since 2026-01-01T11:00:00Z); \
+             deployment-rolled-back (warning, since 2026-01-01T10:00:00Z, acknowledged by alice)"
         );
         let other = Resource::object("shop", "Deployment", "web");
         let c = open.condition(&other).unwrap();
@@ -254,7 +258,7 @@ mod tests {
             "{}",
             c.message.len()
         );
-        let listed = c.message.matches("slo-latency-ticket (warning)").count();
+        let listed = c.message.matches("slo-latency-ticket (warning, ").count();
         assert!(
             c.message.ends_with(&format!("; and {} more", 200 - listed)),
             "{}",
@@ -263,7 +267,8 @@ mod tests {
     }
 
     // Protects: a pass wakes exactly the objects whose condition disagrees with the open
-    // alerts (raised, changed or cleared), not those already right or quietly without one.
+    // alerts (raised, changed or cleared), not those already right (whatever the alert's
+    // current message) or quietly without one.
     #[test]
     fn a_pass_wakes_objects_whose_condition_is_stale() {
         let open = OpenAlerts::default();
@@ -289,6 +294,8 @@ mod tests {
         for name in ["raise", "keep", "changed"] {
             let mut a = firing[0].clone();
             a.name = name.into();
+            // A new burn rate in the alert's message alone is no reason to wake anything.
+            a.message = "burning at 66.7x".into();
             alerts.push(a);
         }
         open.publish(

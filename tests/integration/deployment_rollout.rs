@@ -323,7 +323,7 @@ async fn open_alerts_show_as_the_alerting_condition() {
     assert_eq!(cond["reason"], "AlertsOpen", "{cond}");
     let message = cond["message"].as_str().unwrap();
     assert!(
-        message.starts_with("deployment-rolled-back (warning): ") && message.contains(C2),
+        message.starts_with("deployment-rolled-back (warning, since "),
         "{message}"
     );
     sb.faults(Server::Vercel).unwrap().clear();
