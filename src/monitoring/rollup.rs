@@ -252,31 +252,67 @@ pub struct Pruned {
     pub rollups: u64,
 }
 
+/// Rows one `DELETE` of [`prune`] removes at most: the first prune after a long pause or a
+/// shorter retention (tens of millions of minute rows) runs as many short transactions, not
+/// one that holds its snapshot for minutes while autovacuum and replicas wait.
+const PRUNE_BATCH: i64 = 50_000;
+
 /// Deletes samples and rollups older than `retention` allows at `now`.
 pub async fn prune(
     pool: &PgPool,
     now: DateTime<Utc>,
     retention: &Retention,
 ) -> Result<Pruned, Error> {
-    let samples = sqlx::query("DELETE FROM probe_samples WHERE at < $1")
-        .bind(now - retention.samples)
-        .execute(pool)
-        .await
-        .map_err(Error::query("prune probe samples"))?
-        .rows_affected();
+    let samples = delete_batched(
+        pool,
+        "probe_samples",
+        "at < $1",
+        now - retention.samples,
+        None,
+    )
+    .await
+    .map_err(Error::query("prune probe samples"))?;
     // A bucket goes once it has wholly left the retention window.
     let mut rollups = 0;
     for r in [Resolution::Minute, Resolution::Hour, Resolution::Day] {
-        rollups +=
-            sqlx::query("DELETE FROM probe_rollups WHERE resolution = $1 AND bucket_start < $2")
-                .bind(r.as_str())
-                .bind(now - retention.of(r) - r.step())
-                .execute(pool)
-                .await
-                .map_err(Error::query("prune probe rollups"))?
-                .rows_affected();
+        rollups += delete_batched(
+            pool,
+            "probe_rollups",
+            "bucket_start < $1 AND resolution = $2",
+            now - retention.of(r) - r.step(),
+            Some(r.as_str()),
+        )
+        .await
+        .map_err(Error::query("prune probe rollups"))?;
     }
     Ok(Pruned { samples, rollups })
+}
+
+/// Deletes the rows of `table` matching `filter` ($1 `before`, $2 `resolution` when given)
+/// in batches of [`PRUNE_BATCH`]; how many went.
+async fn delete_batched(
+    pool: &PgPool,
+    table: &'static str,
+    filter: &'static str,
+    before: DateTime<Utc>,
+    resolution: Option<&str>,
+) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE ctid = ANY(ARRAY( \
+             SELECT ctid FROM {table} WHERE {filter} LIMIT {PRUNE_BATCH}))"
+    );
+    let mut total = 0;
+    loop {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(before);
+        if let Some(r) = resolution {
+            q = q.bind(r);
+        }
+        let n = q.execute(pool).await?.rows_affected();
+        total += n;
+        if n < PRUNE_BATCH.unsigned_abs() {
+            return Ok(total);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -416,6 +416,47 @@ async fn rollups_sum_exactly_and_reports_are_exact_at_bucket_edges() {
     assert_eq!(count("SELECT count(*) FROM probe_rollups").await, 0);
 }
 
+// Protects: a prune with far more to delete than one batch (the first after minute rows
+// have piled up) deletes all of it and only it, and counts it.
+#[tokio::test]
+async fn a_large_prune_deletes_everything_due_in_batches() {
+    let pool = pool(&database().await).await;
+    let now: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
+    // 130,000 minute rows (90 days) from 120 days ago on, and 2,000 hour rows.
+    for (resolution, step, rows) in [("minute", "1 minute", 130_000), ("hour", "1 hour", 2_000)] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO probe_rollups (target, resolution, bucket_start, count, failures, \
+                 latency_histogram, latency_sum_ms, latency_min_ms, latency_max_ms) \
+             SELECT 'ns/Deployment/a', '{resolution}', $1 + i * interval '{step}', 2, 0, \
+                 ARRAY[2,0,0,0,0,0,0,0,0,0,0], 10, 5, 5 \
+             FROM generate_series(0, {rows} - 1) AS i"
+        )))
+        .bind(now - TimeDelta::days(120))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let p = rollup::prune(&pool, now, &rollup::Retention::default())
+        .await
+        .unwrap();
+    // Minutes starting before now - 35 days - 1 minute go: 85 days' worth, less one.
+    let due = 85 * 24 * 60 - 1;
+    assert_eq!(p.rollups, due);
+    let left: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT resolution, count(*) FROM probe_rollups GROUP BY resolution ORDER BY resolution",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        left,
+        [
+            ("hour".to_string(), 2_000),
+            ("minute".to_string(), 130_000 - i64::try_from(due).unwrap())
+        ]
+    );
+}
+
 /// Checks that the report over each window, as [`report::answerable`] makes it with minute
 /// rollups kept from `minutes_since`, has exactly the samples whose minute starts in that
 /// window; how many windows it moved.
