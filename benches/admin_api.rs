@@ -152,6 +152,13 @@ async fn main() -> anyhow::Result<()> {
         "{services} Deployments in 10 Environments live after {:.1}s",
         converged.as_secs_f64()
     );
+    // Live is not yet quiet: the last releases' verifications and first probes still write
+    // status. The API is measured in steady state, as it is used.
+    let quiet = settle(port, Duration::from_secs(10), Duration::from_secs(180)).await?;
+    println!(
+        "controller quiet (no reconcile for 10s) after another {:.1}s",
+        quiet.as_secs_f64()
+    );
     let token = plane.admin().token.clone();
 
     println!(
@@ -202,6 +209,34 @@ async fn main() -> anyhow::Result<()> {
     }
     controller.stop();
     Ok(())
+}
+
+/// Waits until the controller on `port` has run no reconcile for `quiet` (at most `limit`);
+/// how long that took.
+async fn settle(port: u16, quiet: Duration, limit: Duration) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let reconciles = || async {
+        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+            .await?
+            .text()
+            .await?;
+        anyhow::Ok(
+            text.lines()
+                .filter(|l| l.starts_with("berth_reconcile_total{"))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>(),
+        )
+    };
+    let (mut last, mut since) = (reconciles().await?, Instant::now());
+    while since.elapsed() < quiet {
+        anyhow::ensure!(started.elapsed() < limit, "the controller never went quiet");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = reconciles().await?;
+        if now != last {
+            (last, since) = (now, Instant::now());
+        }
+    }
+    Ok(started.elapsed())
 }
 
 /// The body `url` answers (compressed when `gzip`: this client does not decode it).
