@@ -206,7 +206,11 @@ impl Evaluator {
                     conditions,
                 )
             });
-            open.publish(lifecycle::open_on(&self.store, &kind).await?, shown);
+            // Conditions wait for the next pass; notifications go out regardless.
+            match lifecycle::open_on(&self.store, &kind).await {
+                Ok(alerts) => open.publish(alerts, shown),
+                Err(e) => report.problems.push(error_chain(&e)),
+            }
         }
         report.fired = t.fired;
         report.resolved = t.resolved;
