@@ -28,7 +28,7 @@ use berth::{
 use bytes::Bytes;
 use kube::{Api, api::PostParams};
 use serde_json::json;
-use support::{controller_log, env_or, estate::Estate, spawn_controller, wait_ready};
+use support::{controller_log, env_or, estate::Estate, metric_by, spawn_controller, wait_ready};
 
 #[path = "support/mod.rs"]
 mod support;
@@ -216,14 +216,10 @@ async fn main() -> anyhow::Result<()> {
 async fn settle(port: u16, quiet: Duration, limit: Duration) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let reconciles = || async {
-        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-            .await?
-            .text()
-            .await?;
         anyhow::Ok(
-            text.lines()
-                .filter(|l| l.starts_with("berth_reconcile_total{"))
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            metric_by(port, "berth_reconcile_total", &[])
+                .await?
+                .values()
                 .sum::<f64>(),
         )
     };

@@ -40,7 +40,7 @@ use serde_json::{Value, json};
 use support::{
     controller_log, env_or,
     estate::{Estate, deployment_name},
-    memory_mib, spawn_controller, wait_ready,
+    memory_mib, metric_by, spawn_controller, wait_ready,
 };
 
 #[path = "support/mod.rs"]
@@ -228,39 +228,6 @@ async fn operations(port: u16) -> anyhow::Result<BTreeMap<String, f64>> {
         &["provider", "operation"],
     )
     .await
-}
-
-/// The controller's counter `metric` summed by the values of `labels` (joined with `/`).
-async fn metric_by(
-    port: u16,
-    metric: &str,
-    labels: &[&str],
-) -> anyhow::Result<BTreeMap<String, f64>> {
-    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-        .await?
-        .text()
-        .await?;
-    let mut out = BTreeMap::new();
-    for line in text
-        .lines()
-        .filter(|l| l.starts_with(&format!("{metric}{{")))
-    {
-        let label = |name: &str| {
-            line.split(&format!("{name}=\""))
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .unwrap_or("")
-                .to_string()
-        };
-        let n: f64 = line
-            .rsplit(' ')
-            .next()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0);
-        let key: Vec<String> = labels.iter().map(|l| label(l)).collect();
-        *out.entry(key.join("/")).or_default() += n;
-    }
-    Ok(out)
 }
 
 /// A Vercel client of the bench's own, with room to poll every few milliseconds.

@@ -1,8 +1,9 @@
 //! What the benchmarks share: a `berth controller` process against a control plane, its
-//! readiness and memory, and sizes read from the environment. Each bench uses part of it.
+//! readiness, memory and metrics, sizes read from the environment, and a live estate
+//! ([`estate`]). Each bench uses part of it.
 #![allow(dead_code)]
 
-use std::{path::Path, time::Duration};
+use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use berth::devstack::{ControlPlane, Supervised};
 
@@ -83,4 +84,37 @@ pub fn memory_mib(pid: u32) -> (f64, f64) {
             / 1024.0
     };
     (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The controller's counter `metric` summed by the values of `labels` (joined with `/`).
+pub async fn metric_by(
+    port: u16,
+    metric: &str,
+    labels: &[&str],
+) -> anyhow::Result<BTreeMap<String, f64>> {
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await?
+        .text()
+        .await?;
+    let mut out = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")))
+    {
+        let label = |name: &str| {
+            line.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("")
+                .to_string()
+        };
+        let n: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        let key: Vec<String> = labels.iter().map(|l| label(l)).collect();
+        *out.entry(key.join("/")).or_default() += n;
+    }
+    Ok(out)
 }

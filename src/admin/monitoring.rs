@@ -152,28 +152,47 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// One target's uptime.
+/// One target's row in either report: which target, how many samples, and the report's
+/// own figures.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UptimeItem {
+pub struct Item<F> {
     pub namespace: String,
     pub kind: String,
     pub name: String,
     pub target: String,
     pub samples: i64,
+    #[serde(flatten)]
+    pub figures: F,
+}
+
+impl<F> Item<F> {
+    fn of(s: Summary, figures: fn(&Summary) -> F) -> Self {
+        let (namespace, kind, name) = split_target(&s.target).unwrap_or(("", "", &s.target));
+        let (namespace, kind, name) = (namespace.into(), kind.into(), name.into());
+        Self {
+            namespace,
+            kind,
+            name,
+            samples: s.samples,
+            figures: figures(&s),
+            target: s.target,
+        }
+    }
+}
+
+/// The uptime report's figures.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Uptime {
     pub failures: i64,
     pub uptime_percent: Option<f64>,
 }
 
-/// One target's latency.
+/// The performance report's figures.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PerformanceItem {
-    pub namespace: String,
-    pub kind: String,
-    pub name: String,
-    pub target: String,
-    pub samples: i64,
+pub struct Latency {
     pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
@@ -188,17 +207,9 @@ pub async fn uptime(
     headers: HeaderMap,
     query: QueryResult,
 ) -> Result<Response, ApiError> {
-    report(state, &headers, query, "uptime", |s| {
-        let (namespace, kind, name) = parts(&s.target);
-        UptimeItem {
-            namespace,
-            kind,
-            name,
-            samples: s.samples,
-            failures: s.failures,
-            uptime_percent: s.uptime_percent(),
-            target: s.target,
-        }
+    report(state, &headers, query, "uptime", |s| Uptime {
+        failures: s.failures,
+        uptime_percent: s.uptime_percent(),
     })
     .await
 }
@@ -209,30 +220,22 @@ pub async fn performance(
     headers: HeaderMap,
     query: QueryResult,
 ) -> Result<Response, ApiError> {
-    report(state, &headers, query, "performance", |s| {
-        let (namespace, kind, name) = parts(&s.target);
-        PerformanceItem {
-            namespace,
-            kind,
-            name,
-            samples: s.samples,
-            p50_ms: s.quantile_ms(0.50),
-            p95_ms: s.quantile_ms(0.95),
-            p99_ms: s.quantile_ms(0.99),
-            mean_ms: s.mean_ms(),
-            target: s.target,
-        }
+    report(state, &headers, query, "performance", |s| Latency {
+        p50_ms: s.quantile_ms(0.50),
+        p95_ms: s.quantile_ms(0.95),
+        p99_ms: s.quantile_ms(0.99),
+        mean_ms: s.mean_ms(),
     })
     .await
 }
 
-/// One page of summaries, each shown as `item`, through the shared answers.
-async fn report<T: Serialize + Send + 'static>(
+/// One page of summaries, each shown with its `figures`, through the shared answers.
+async fn report<F: Serialize + Send + 'static>(
     state: AdminState,
     headers: &HeaderMap,
     query: QueryResult,
     endpoint: &'static str,
-    item: fn(Summary) -> T,
+    figures: fn(&Summary) -> F,
 ) -> Result<Response, ApiError> {
     let (req, rights, question) = admit(&state, headers, query).await?;
     let answers = state.answers.clone();
@@ -242,7 +245,11 @@ async fn report<T: Serialize + Send + 'static>(
             question,
             Encoding::accepted(headers),
             rights,
-            move |scope| async move { Ok(summaries(&state, &scope, req).await?.map(item)) },
+            move |scope| async move {
+                Ok(summaries(&state, &scope, req)
+                    .await?
+                    .map(|s| Item::of(s, figures)))
+            },
         )
         .await
 }
@@ -256,11 +263,6 @@ impl Page<Summary> {
             next_cursor: self.next_cursor,
         }
     }
-}
-
-fn parts(target: &str) -> (String, String, String) {
-    let (ns, kind, name) = split_target(target).unwrap_or(("", "", target));
-    (ns.into(), kind.into(), name.into())
 }
 
 /// Validates, authenticates and checks the namespace permissions a query names: what

@@ -194,24 +194,6 @@ impl Evaluator {
         )
         .await?;
         self.announce(snapshot, &t).await;
-        if let Some(open) = &self.open {
-            let kind = <Deployment as kube::Resource>::kind(&());
-            let shown = snapshot.deployments.iter().map(|d| {
-                let conditions = d
-                    .status
-                    .as_ref()
-                    .map_or(&[][..], |s| &s.common.conditions[..]);
-                (
-                    Resource::object(&d.namespace().unwrap_or_default(), &kind, &d.name_any()),
-                    conditions,
-                )
-            });
-            // Conditions wait for the next pass; notifications go out regardless.
-            match lifecycle::open_on(&self.store, &kind).await {
-                Ok(alerts) => open.publish(alerts, shown),
-                Err(e) => report.problems.push(error_chain(&e)),
-            }
-        }
         report.fired = t.fired;
         report.resolved = t.resolved;
 
@@ -231,8 +213,26 @@ impl Evaluator {
             }
             Err(e) => report.problems.push(error_chain(&e)),
         }
-        self.metrics
-            .set_open(&lifecycle::open_counts(&self.store).await?);
+        // One read of what is open serves the gauges and the Deployments' conditions.
+        let open = lifecycle::open(&self.store).await?;
+        self.metrics.set_open(&open);
+        if let Some(published) = &self.open {
+            let shown = snapshot.deployments.iter().map(|d| {
+                let conditions = d
+                    .status
+                    .as_ref()
+                    .map_or(&[][..], |s| &s.common.conditions[..]);
+                (
+                    Resource::object(
+                        &d.namespace().unwrap_or_default(),
+                        &<Deployment as kube::Resource>::kind(&()),
+                        &d.name_any(),
+                    ),
+                    conditions,
+                )
+            });
+            published.publish(open, shown);
+        }
         Ok(report)
     }
 

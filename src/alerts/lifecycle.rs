@@ -291,23 +291,12 @@ pub async fn acknowledge(store: &Store, id: i64, by: &str, now: DateTime<Utc>) -
     })
 }
 
-/// The open (firing or acknowledged) alerts on objects of `kind`.
-pub async fn open_on(store: &Store, kind: &str) -> Result<Vec<Alert>> {
+/// Every open (firing or acknowledged) alert: for the gauges and the Deployments' conditions.
+pub async fn open(store: &Store) -> Result<Vec<Alert>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM alerts WHERE state <> 'resolved' AND resource_kind = $1"
+        "SELECT {COLUMNS} FROM alerts WHERE state <> 'resolved'"
     )))
-    .bind(kind)
     .fetch_all(store.pool())
     .await
     .map_err(Error::store("list open alerts"))
-}
-
-/// Open alerts per rule and state, for the gauges.
-pub async fn open_counts(store: &Store) -> Result<Vec<(String, String, i64)>> {
-    sqlx::query_as(
-        "SELECT rule, state, count(*) FROM alerts WHERE state <> 'resolved' GROUP BY rule, state",
-    )
-    .fetch_all(store.pool())
-    .await
-    .map_err(Error::store("count open alerts"))
 }

@@ -2,7 +2,7 @@
 //! Kept current by the evaluating replica (the leader); the others export zeros.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     sync::{Mutex, PoisonError, atomic::AtomicI64},
 };
 
@@ -51,20 +51,22 @@ impl AlertMetrics {
         );
     }
 
-    /// Replaces the gauge values with `counts` of (rule, state, open alerts).
-    pub fn set_open(&self, counts: &[(String, String, i64)]) {
+    /// Replaces the gauge values with the counts of the `open` alerts by rule and state.
+    pub fn set_open(&self, open: &[super::Alert]) {
+        let mut counts: HashMap<RuleState, i64> = HashMap::new();
+        for a in open {
+            *counts
+                .entry(RuleState {
+                    rule: a.rule.clone(),
+                    state: a.state.clone(),
+                })
+                .or_default() += 1;
+        }
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let now: HashSet<RuleState> = counts
-            .iter()
-            .map(|(rule, state, n)| {
-                let key = RuleState {
-                    rule: rule.clone(),
-                    state: state.clone(),
-                };
-                self.alerts.get_or_create(&key).set(*n);
-                key
-            })
-            .collect();
+        for (key, n) in &counts {
+            self.alerts.get_or_create(key).set(*n);
+        }
+        let now: HashSet<RuleState> = counts.into_keys().collect();
         for gone in seen.difference(&now) {
             self.alerts.get_or_create(gone).set(0);
         }

@@ -16,7 +16,7 @@ use chrono::SecondsFormat;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use tokio::sync::broadcast;
 
-use super::{Alert, AlertState, Resource};
+use super::{Alert, AlertState, Resource, Severity};
 use crate::controllers::conditions::Desired;
 
 /// The condition's type.
@@ -80,8 +80,8 @@ impl OpenAlerts {
         for list in by_resource.values_mut() {
             // Most urgent first, then oldest: the order the message lists them in.
             list.sort_by(|a, b| {
-                severity_rank(&b.severity)
-                    .cmp(&severity_rank(&a.severity))
+                Severity::parse(&b.severity)
+                    .cmp(&Severity::parse(&a.severity))
                     .then(a.fired_at.cmp(&b.fired_at))
                     .then(a.id.cmp(&b.id))
             });
@@ -110,14 +110,6 @@ impl OpenAlerts {
     #[must_use]
     pub fn wakes(&self) -> broadcast::Receiver<Resource> {
         self.wake.subscribe()
-    }
-}
-
-fn severity_rank(severity: &str) -> u8 {
-    match severity {
-        "critical" => 2,
-        "warning" => 1,
-        _ => 0,
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use berth::sandbox::{BuildFault, Sandbox, SandboxConfig, SandboxHandle, Server, Steps};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, PgConnection};
 
 use crate::support::{self, ControllerProcess, apply, condition, eventually, get_json, kubectl};
 
@@ -26,27 +26,6 @@ pub(crate) async fn sandbox(build: Duration) -> SandboxHandle {
     })
     .await
     .expect("sandbox starts")
-}
-
-/// A fresh history database in the shared Postgres; returns its URL.
-pub(crate) async fn database() -> String {
-    let pg = &support::stack().postgres;
-    let name = format!("rollout_{}", suffix());
-    PgConnection::connect(&pg.url("postgres"))
-        .await
-        .expect("connect")
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .expect("create database");
-    pg.url(&name)
-}
-
-fn suffix() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..8)
-        .map(|_| char::from(b'a' + rng.random_range(0..26u8)))
-        .collect()
 }
 
 /// The Environment (bound to the sandbox's Vercel), its token Secret, and Deployment `web`
@@ -153,7 +132,7 @@ async fn releases_roll_out_and_bad_ones_are_rolled_back_and_held() {
     let client = support::client().await;
     let ns = support::namespace(&client, "rollout").await;
     let sb = sandbox(Duration::from_millis(300)).await;
-    let db = database().await;
+    let db = support::database("rollout").await;
     let c = controller(&ns, &sb, Some(db.clone()));
     c.wait_ready().await;
 
@@ -301,7 +280,7 @@ async fn open_alerts_show_as_the_alerting_condition() {
     let sb = sandbox(Duration::from_millis(200)).await;
     let c = ControllerProcess::start_with_env(
         &ns,
-        Some(database().await),
+        Some(support::database("rollout").await),
         vec![
             ("BERTH_HEALTH_CHECK_VIA", sb.apps_url().to_string()),
             ("BERTH_ALERT_INTERVAL_SECONDS", "1".to_string()),
@@ -396,7 +375,7 @@ async fn a_restart_adopts_the_running_deployment_and_the_admin_api_rolls_back() 
     let client = support::client().await;
     let ns = support::namespace(&client, "rollout-admin").await;
     let sb = sandbox(Duration::from_secs(4)).await;
-    let db = database().await;
+    let db = support::database("rollout").await;
     let mut c = controller(&ns, &sb, Some(db.clone()));
     c.wait_ready().await;
 

@@ -19,7 +19,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::{
-    deployment_rollout::{database, estate, sandbox},
+    deployment_rollout::{estate, sandbox},
     support::{self, ControllerProcess, apply, eventually, kubectl},
 };
 
@@ -112,7 +112,7 @@ async fn probes_report_the_uptime_and_latency_a_degrading_server_served() {
     let ns = support::namespace(&client, "monitoring-probes").await;
     let started = Utc::now();
     let sb = sandbox(Duration::from_millis(100)).await;
-    let db = database().await;
+    let db = support::database("monitoring").await;
     let served = Arc::new(Mutex::new(Served::default()));
     let app = {
         let served = served.clone();
@@ -284,7 +284,7 @@ fn direct(samples: &[Sample], from: DateTime<Utc>, to: DateTime<Utc>) -> (i64, i
 // over whole hours at edges older than that, still exactly) and the rest after 400.
 #[tokio::test]
 async fn rollups_sum_exactly_and_reports_are_exact_at_bucket_edges() {
-    let pool = pool(&database().await).await;
+    let pool = pool(&support::database("monitoring").await).await;
     let start: DateTime<Utc> = "2026-01-10T21:17:00Z".parse().unwrap();
     let mut samples = pattern("ns/Deployment/a", start, 2000, TimeDelta::seconds(97));
     samples.extend(pattern(
@@ -420,7 +420,7 @@ async fn rollups_sum_exactly_and_reports_are_exact_at_bucket_edges() {
 // have piled up) deletes all of it and only it, and counts it.
 #[tokio::test]
 async fn a_large_prune_deletes_everything_due_in_batches() {
-    let pool = pool(&database().await).await;
+    let pool = pool(&support::database("monitoring").await).await;
     let now: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
     // 130,000 minute rows (90 days) from 120 days ago on, and 2,000 hour rows.
     for (resolution, step, rows) in [("minute", "1 minute", 130_000), ("hour", "1 hour", 2_000)] {
@@ -498,7 +498,7 @@ async fn monitoring_api_is_authenticated_and_shows_only_what_the_caller_may_see(
     let client = support::client().await;
     let a = support::namespace(&client, "monitoring-api-a").await;
     let b = support::namespace(&client, "monitoring-api-b").await;
-    let db = database().await;
+    let db = support::database("monitoring").await;
     let pool = pool(&db).await;
     let now = Utc::now();
     let since = now - TimeDelta::hours(2);
